@@ -1,0 +1,81 @@
+"""Fixes, applied when ``lrseg_mm`` is imported, for what the toolbox breaks on this stack.
+
+* ``--resume`` under torch >= 2.6: ``torch.load`` defaults to ``weights_only=True`` and
+  mmengine 0.10.7's checkpoints hold numpy arrays and mmengine objects (the message hub's
+  ``HistoryBuffer``), so unpickling fails. We keep safe loading on and allow-list exactly
+  those types with ``torch.serialization.add_safe_globals``; anything else in a checkpoint is
+  still refused.
+* ``--launcher pytorch`` on a machine without CUDA: mmengine calls
+  ``torch.cuda.set_device`` and asks for NCCL, then wraps the model in DDP with
+  ``device_ids``. Without CUDA we use gloo, skip ``set_device`` and let DDP wrap a CPU
+  module (``device_ids=None``). With CUDA nothing changes, so the same config uses NCCL on
+  GPUs and gloo on CPUs.
+
+Every patch is idempotent and only touches the narrow function it names.
+"""
+import functools
+import os
+
+import numpy as np
+import torch
+import torch.distributed as torch_dist
+
+_APPLIED = set()
+
+
+def safe_checkpoint_globals() -> list:
+    """Types an mmengine checkpoint may hold beyond tensors and builtins."""
+    from mmengine.logging import HistoryBuffer
+    types = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+             np.core.multiarray.scalar]
+    # numpy 2 pickles dtypes as instances of their own classes (numpy.dtypes.Float64DType).
+    types += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64,
+                                          np.int32, np.int8, np.uint8, np.bool_)]
+    return types
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allow-list the types of :func:`safe_checkpoint_globals` for ``weights_only`` loads."""
+    if 'safe_globals' in _APPLIED:
+        return
+    torch.serialization.add_safe_globals(safe_checkpoint_globals())
+    _APPLIED.add('safe_globals')
+
+
+def _init_dist_pytorch_any_device(original, backend, init_backend='torch', **kwargs):
+    if torch.cuda.is_available() or init_backend != 'torch':
+        return original(backend, init_backend=init_backend, **kwargs)
+    if backend == 'nccl':
+        backend = 'gloo'  # NCCL needs GPUs; gloo runs the same collectives on CPUs
+    torch_dist.init_process_group(backend=backend, **kwargs)
+
+
+def enable_cpu_distributed() -> None:
+    """Let ``--launcher pytorch`` and DDP run on CPU-only machines (gloo backend)."""
+    if 'cpu_dist' in _APPLIED:
+        return
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import distributed as mm_ddp
+
+    dist_utils._init_dist_pytorch = functools.partial(
+        _init_dist_pytorch_any_device, dist_utils._init_dist_pytorch)
+
+    ddp_init = mm_ddp.MMDistributedDataParallel.__init__
+
+    @functools.wraps(ddp_init)
+    def ddp_init_any_device(self, module, *args, **kwargs):
+        on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
+        if on_cpu and kwargs.get('device_ids') is not None:
+            kwargs['device_ids'] = None  # DDP rejects device_ids for CPU modules
+        ddp_init(self, module, *args, **kwargs)
+
+    mm_ddp.MMDistributedDataParallel.__init__ = ddp_init_any_device
+    _APPLIED.add('cpu_dist')
+
+
+def apply_all() -> None:
+    """Apply every fix; called on ``import lrseg_mm``. ``LRSEG_NO_COMPAT=1`` skips them."""
+    if os.environ.get('LRSEG_NO_COMPAT') == '1':
+        return
+    allow_mmengine_checkpoints()
+    enable_cpu_distributed()

@@ -1,0 +1,3 @@
+from .lrnnet import LRNNet
+
+__all__ = ['LRNNet']

@@ -1,0 +1,3 @@
+from .svn_head import SVNHead
+
+__all__ = ['SVNHead']

@@ -1,0 +1,90 @@
+from typing import Sequence, Tuple
+
+import torch
+
+
+def dominant_left_singular_vectors(matrices: torch.Tensor,
+                                   num_iters: int = 3,
+                                   eps: float = 1e-6) -> torch.Tensor:
+    """Dominant left singular vectors of a batch of matrices by power iteration.
+
+    For each ``A`` of shape (C, n) the iteration ``u <- A (A^T u) / ||.||`` converges to the
+    top eigenvector of ``A A^T``, i.e. the dominant left singular vector. It starts from the
+    column mean of ``A`` (close to the answer for feature maps, whose columns share a sign
+    pattern) and the result's sign is aligned with that mean, so the output is a smooth
+    function of ``A`` rather than defined up to sign. The arithmetic runs in float32 (or
+    float64 when given) even under autocast, and ``eps`` keeps an all-zero matrix at a zero
+    vector instead of NaN. The loop has a fixed length, so it traces and exports.
+
+    Args:
+        matrices (Tensor): Shape (B, C, n).
+        num_iters (int): Power-iteration steps after the mean start. Default: 3.
+        eps (float): Added to each norm before dividing. Default: 1e-6.
+
+    Returns:
+        Tensor: Shape (B, C), unit-norm (or zero) columns, in ``matrices``' float dtype
+        promoted to at least float32.
+    """
+    if matrices.dim() != 3:
+        raise ValueError('dominant_left_singular_vectors expects (B, C, n), got shape '
+                         f'{tuple(matrices.shape)}')
+    if num_iters < 0:
+        raise ValueError(f'num_iters must be >= 0, got {num_iters}')
+    dtype = torch.promote_types(matrices.dtype, torch.float32)
+    with torch.autocast(device_type=matrices.device.type, enabled=False):
+        a = matrices.to(dtype)
+        mean = a.mean(dim=2)
+        u = mean / (mean.norm(dim=1, keepdim=True) + eps)
+        for _ in range(num_iters):
+            v = torch.bmm(a.transpose(1, 2), u.unsqueeze(2))  # (B, n, 1)
+            u = torch.bmm(a, v).squeeze(2)
+            u = u / (u.norm(dim=1, keepdim=True) + eps)
+        sign = torch.where((u * mean).sum(dim=1, keepdim=True) < 0, -1.0, 1.0)
+        return u * sign.to(dtype)
+
+
+def _region_index(length: int, grid: int,
+                  device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Row/column indices of ``grid`` adaptive regions along an axis of ``length``.
+
+    Region ``i`` spans ``[floor(i L / g), ceil((i + 1) L / g))`` as in adaptive pooling, so
+    regions cover the axis for any length (they overlap by a pixel when L is not divisible
+    and repeat pixels when L < g). Returns the (grid, max_len) index and its validity mask.
+    """
+    starts = [(i * length) // grid for i in range(grid)]
+    ends = [-((-(i + 1) * length) // grid) for i in range(grid)]
+    max_len = max(e - s for s, e in zip(starts, ends))
+    idx = torch.tensor([[min(s + j, e - 1) for j in range(max_len)]
+                        for s, e in zip(starts, ends)], device=device)
+    mask = torch.tensor([[j < e - s for j in range(max_len)]
+                         for s, e in zip(starts, ends)], device=device)
+    return idx, mask
+
+
+def region_matrices(x: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
+    """Cut a feature map into a grid of regions and flatten each to a (C, pixels) matrix.
+
+    Args:
+        x (Tensor): Shape (N, C, H, W).
+        grid (Sequence[int]): Regions along H and W, e.g. (8, 8).
+
+    Returns:
+        Tensor: Shape (N * gh * gw, C, mh * mw), regions in row-major order. When H and W
+        are divisible by the grid this is a pure reshape; otherwise the regions follow
+        adaptive-pooling boundaries and padded positions are zero columns, which leave the
+        left singular vectors unchanged.
+    """
+    n, c, h, w = x.shape
+    gh, gw = grid
+    if h % gh == 0 and w % gw == 0:
+        mh, mw = h // gh, w // gw
+        regions = x.reshape(n, c, gh, mh, gw, mw)
+    else:
+        idx_h, mask_h = _region_index(h, gh, x.device)
+        idx_w, mask_w = _region_index(w, gw, x.device)
+        mh, mw = idx_h.shape[1], idx_w.shape[1]
+        regions = x[:, :, idx_h.reshape(-1)][..., idx_w.reshape(-1)]
+        regions = regions.reshape(n, c, gh, mh, gw, mw)
+        mask = mask_h.reshape(gh, mh, 1, 1) & mask_w.reshape(1, 1, gw, mw)
+        regions = regions * mask.to(x.dtype)
+    return regions.permute(0, 2, 4, 1, 3, 5).reshape(n * gh * gw, c, mh * mw)

@@ -1,0 +1,24 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tests'))
+
+import lrseg_mm  # noqa: E402,F401
+from mmseg.utils import register_all_modules  # noqa: E402
+
+register_all_modules(init_default_scope=True)
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small synthetic Cityscapes-layout dataset shared by the whole session."""
+    from lrseg_mm.datasets import generate_synthetic_cityscapes
+    root = tmp_path_factory.mktemp('synthetic_cityscapes')
+    return str(generate_synthetic_cityscapes(str(root), num_train=8, num_val=4, size=(64, 128)))

@@ -1,0 +1,124 @@
+"""Shared helpers and test base classes (in the spirit of smp's tests/models/base.py)."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_config(path: str, **overrides) -> Config:
+    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def build_segmentor(config_path: str, bn: bool = True):
+    """Build a config's model with plain BN (SyncBN needs a process group) and no weights."""
+    cfg = load_config(config_path)
+    model_cfg = cfg.model
+    _strip_pretrained(model_cfg)
+    if bn:
+        _replace_syncbn(model_cfg)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def _strip_pretrained(cfg):
+    cfg.pop('pretrained', None)
+    backbone = cfg.get('backbone', {})
+    if backbone.get('init_cfg', None) and backbone.init_cfg.get('type') == 'Pretrained':
+        backbone.init_cfg = None
+
+
+def _replace_syncbn(cfg):
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == 'SyncBN':
+                value['type'] = 'BN'
+            else:
+                _replace_syncbn(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            _replace_syncbn(value)
+
+
+def count_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def segment_logits(model, h: int, w: int, batch: int = 1):
+    """Eval-mode logits of the segmentor at its native resolution (no resizing)."""
+    model.eval()
+    with torch.no_grad():
+        return model._forward(torch.randn(batch, 3, h, w))
+
+
+class SegmentorTestBase:
+    """Checks every segmentor must pass; a family's test class only names its config.
+
+    Attributes:
+        config (str): Config path relative to the repo root.
+        output_stride (int): Stride of the head's logits w.r.t. the input.
+        exact_params (int | None): Exact parameter count of the inference path.
+        small_size (tuple): Input size for quick checks.
+    """
+    config: str = ''
+    output_stride: int = 8
+    exact_params = None
+    small_size = (64, 128)
+
+    def build(self):
+        return build_segmentor(self.config)
+
+    def test_exact_parameter_count(self):
+        if self.exact_params is None:
+            return
+        assert count_params(self.build()) == self.exact_params
+
+    def test_output_stride(self):
+        h, w = self.small_size
+        logits = segment_logits(self.build(), h, w)
+        assert logits.shape[-2:] == (-(-h // self.output_stride), -(-w // self.output_stride))
+
+    def test_odd_sizes_give_logits_at_input_size(self):
+        model = self.build().eval()
+        from mmseg.structures import SegDataSample
+        for h, w in [(97, 131), (65, 65)]:
+            meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                        padding_size=[0, 0, 0, 0])
+            sample = SegDataSample(metainfo=meta)
+            with torch.no_grad():
+                out = model.predict(torch.randn(1, 3, h, w), [sample])
+            assert out[0].seg_logits.data.shape[-2:] == (h, w)
+            assert out[0].pred_sem_seg.data.shape[-2:] == (h, w)
+
+    def test_backward_reaches_every_parameter(self):
+        model = self.build().train()
+        h, w = self.small_size
+        from mmseg.structures import SegDataSample
+        from mmengine.structures import PixelData
+        samples = []
+        for _ in range(2):
+            s = SegDataSample(metainfo=dict(img_shape=(h, w), pad_shape=(h, w)))
+            s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, h, w)))
+            samples.append(s)
+        losses = model.loss(torch.randn(2, 3, h, w), samples)
+        total = sum(v for k, v in losses.items() if 'loss' in k)
+        assert torch.isfinite(total)
+        total.backward()
+        missing = [n for n, p in model.named_parameters()
+                   if p.requires_grad and (p.grad is None)]
+        assert not missing, missing
+
+    def test_state_dict_roundtrip_strict(self, tmp_path):
+        model = self.build().eval()
+        path = tmp_path / 'weights.pth'
+        torch.save(model.state_dict(), path)
+        other = self.build().eval()
+        other.load_state_dict(torch.load(path, weights_only=True), strict=True)
+        x = torch.randn(1, 3, *self.small_size)
+        with torch.no_grad():
+            assert torch.allclose(model._forward(x), other._forward(x), atol=1e-5)

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from lrseg_mm.models.utils import dominant_left_singular_vectors, region_matrices
+
+
+def _matrices_with_gap(batch, c, n, seed):
+    # Feature-like matrices: a strong shared direction plus noise, so the top singular value
+    # is well separated (as in real feature maps, which are non-negative after ReLU).
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(batch, c, 1, generator=g)
+    return base * torch.rand(batch, 1, n, generator=g) * 3 + 0.3 * torch.randn(
+        batch, c, n, generator=g)
+
+
+def test_matches_svd_top_left_singular_vector():
+    a = _matrices_with_gap(16, 32, 49, seed=0)
+    u = dominant_left_singular_vectors(a, num_iters=3)
+    u_ref = torch.linalg.svd(a, full_matrices=False).U[..., 0]
+    cos = (u * u_ref).sum(1).abs() / (u.norm(dim=1) * u_ref.norm(dim=1))
+    assert cos.min() > 0.99, cos
+
+
+def test_converges_on_random_gaussian_regions_with_more_iterations():
+    a = torch.randn(8, 16, 64, generator=torch.Generator().manual_seed(1))
+    u = dominant_left_singular_vectors(a, num_iters=200)
+    u_ref = torch.linalg.svd(a, full_matrices=False).U[..., 0]
+    assert (u * u_ref).sum(1).abs().min() > 0.99
+
+
+def test_sign_follows_region_mean_and_unit_norm():
+    a = _matrices_with_gap(4, 8, 20, seed=2)
+    u = dominant_left_singular_vectors(a)
+    assert torch.allclose(u.norm(dim=1), torch.ones(4), atol=1e-4)
+    assert ((u * a.mean(2)).sum(1) > 0).all()
+    assert torch.allclose(dominant_left_singular_vectors(-a), -u, atol=1e-5)
+
+
+@pytest.mark.parametrize('fill', [0.0, 1.0])
+def test_zero_and_constant_regions_are_finite(fill):
+    a = torch.full((3, 8, 16), fill)
+    u = dominant_left_singular_vectors(a)
+    assert torch.isfinite(u).all()
+    if fill == 0:
+        assert (u == 0).all()
+    else:
+        assert torch.allclose(u, torch.full_like(u, 8**-0.5), atol=1e-4)
+
+
+def test_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r'\(B, C, n\)'):
+        dominant_left_singular_vectors(torch.zeros(2, 3))
+
+
+def test_region_matrices_reshape_matches_manual_slicing():
+    x = torch.randn(2, 3, 16, 24)
+    regions = region_matrices(x, (4, 4))
+    assert regions.shape == (2 * 16, 3, 4 * 6)
+    # region (n=1, row 2, col 3) in row-major order
+    expected = x[1, :, 8:12, 18:24].reshape(3, -1)
+    assert torch.equal(regions[16 + 2 * 4 + 3], expected)
+
+
+@pytest.mark.parametrize('size', [(45, 61), (5, 3), (9, 17)])
+def test_region_matrices_cover_non_divisible_maps(size):
+    h, w = size
+    x = torch.rand(1, 2, h, w) + 1  # strictly positive: zeros mark padding
+    regions = region_matrices(x, (4, 8))
+    assert regions.shape[0] == 32
+    # every pixel lies in at least one region, and every region holds at least one pixel
+    assert ((regions != 0).flatten(1).sum(1) > 0).all()
+    covered = torch.zeros(h, w, dtype=torch.bool)
+    for i in range(h):
+        for j in range(w):
+            covered[i, j] = (regions[:, 0] == x[0, 0, i, j]).any()
+    assert covered.all()

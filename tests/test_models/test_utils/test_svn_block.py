@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from lrseg_mm.models.utils import SVNBlock
+
+
+def test_shape_and_num_vectors():
+    block = SVNBlock(16, 8, grid_sizes=(8, 4))
+    assert block.num_vectors == 80
+    x = torch.randn(2, 16, 32, 48)
+    assert block(x).shape == x.shape
+    assert block.singular_vectors(block.reduce(x)).shape == (2, 80, 8)
+
+
+def test_gradcheck_float64():
+    torch.manual_seed(0)
+    block = SVNBlock(4, 3, grid_sizes=(2, (1, 2)), norm_cfg=None).double()
+    x = torch.randn(1, 4, 6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(block, (x, ), eps=1e-6, atol=1e-4)
+
+
+def test_all_zero_input_is_finite():
+    block = SVNBlock(8, 4).eval()
+    out = block(torch.zeros(1, 8, 16, 16))
+    assert torch.isfinite(out).all()
+
+
+def test_fp16_autocast_is_finite():
+    block = SVNBlock(8, 4).eval()
+    x = torch.randn(1, 8, 16, 16) * 100
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = block(x)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('grid', [(0, ), ((2, 2, 2), )])
+def test_rejects_bad_grids(grid):
+    with pytest.raises(ValueError, match='grid'):
+        SVNBlock(8, 4, grid_sizes=grid)
