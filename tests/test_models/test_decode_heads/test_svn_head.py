@@ -7,7 +7,8 @@ from helpers import count_params
 
 
 def make_head(**kwargs):
-    cfg = dict(in_channels=128, in_index=2, channels=32, num_classes=19)
+    cfg = dict(in_channels=128, in_index=2, channels=32, num_classes=19,
+               norm_cfg=dict(type='BN'))
     cfg.update(kwargs)
     return SVNHead(**cfg)
 
