@@ -6,7 +6,7 @@ import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tests'))
+sys.path.insert(0, osp.join(REPO, "tests"))
 
 import lrseg_mm  # noqa: E402,F401
 from mmseg.utils import register_all_modules  # noqa: E402

@@ -1,5 +1,8 @@
 """Shared helpers and test base classes (in the spirit of smp's tests/models/base.py)."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import torch
 from mmengine.config import Config
@@ -122,3 +125,41 @@ class SegmentorTestBase:
         x = torch.randn(1, 3, *self.small_size)
         with torch.no_grad():
             assert torch.allclose(model._forward(x), other._forward(x), atol=1e-5)
+
+
+LRNNET_SYNTHETIC = 'configs/lrnnet/lrnnet_1xb8-1200i_synthetic-128x256.py'
+
+
+def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128)):
+    """--cfg-options that shrink a config to a few iterations on 64x128 crops."""
+    h, w = crop
+    return [
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        f'train_dataloader.batch_size={batch}', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        f'train_dataloader.dataset.pipeline.2.scale=({w},{h})',
+        f'train_dataloader.dataset.pipeline.3.crop_size=({h},{w})',
+        f'model.data_preprocessor.size=({h},{w})',
+        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
+        f'param_scheduler.0.end={max_iters}',
+        f'default_hooks.checkpoint.interval={ckpt_interval}',
+        'default_hooks.checkpoint.max_keep_ckpts=10', 'default_hooks.logger.interval=1',
+        'randomness.seed=0', 'randomness.deterministic=True',
+    ]
+
+
+def run_tool(args, timeout=300, env=None):
+    """Run a command from the repo root with the venv's python; return the result."""
+    full_env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+    full_env.update(env or {})
+    result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                            env=full_env)
+    return result
+
+
+def python_tool(script, *args, **kwargs):
+    return run_tool([sys.executable, osp.join(REPO, script), *args], **kwargs)

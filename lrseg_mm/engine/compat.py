@@ -15,6 +15,7 @@ Every patch is idempotent and only touches the narrow function it names.
 """
 import functools
 import os
+import pickle
 
 import numpy as np
 import torch
@@ -23,11 +24,26 @@ import torch.distributed as torch_dist
 _APPLIED = set()
 
 
+def _history_buffer_getattr(obj, name):
+    """``getattr`` restricted to what a pickled ``HistoryBuffer`` needs.
+
+    A ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``.
+    Allow-listing the real ``getattr`` would let a crafted checkpoint walk from any allowed
+    object to ``os.system``; this stand-in answers only those lookups.
+    """
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) in a checkpoint: only HistoryBuffer '
+        'statistics methods may be looked up')
+
+
 def safe_checkpoint_globals() -> list:
     """Types an mmengine checkpoint may hold beyond tensors and builtins."""
     from mmengine.logging import HistoryBuffer
     types = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-             np.core.multiarray.scalar]
+             np.core.multiarray.scalar, (_history_buffer_getattr, 'builtins.getattr')]
     # numpy 2 pickles dtypes as instances of their own classes (numpy.dtypes.Float64DType).
     types += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64,
                                           np.int32, np.int8, np.uint8, np.bool_)]
