@@ -32,7 +32,8 @@ def _history_buffer_getattr(obj, name):
     object to ``os.system``; this stand-in answers only those lookups.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({obj!r}, {name!r}) in a checkpoint: only HistoryBuffer '
