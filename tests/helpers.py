@@ -127,7 +127,7 @@ class SegmentorTestBase:
             assert torch.allclose(model._forward(x), other._forward(x), atol=1e-5)
 
 
-LRNNET_SYNTHETIC = 'configs/lrnnet/lrnnet_1xb8-1200i_synthetic-128x256.py'
+LRNNET_SYNTHETIC = 'configs/lrnnet/lrnnet_1xb8-600i_synthetic-128x256.py'
 
 
 def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128)):

@@ -13,11 +13,11 @@ model = dict(
     decode_head=dict(norm_cfg=norm_cfg))
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=1200, by_epoch=False)
+    dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=600, by_epoch=False)
 ]
-train_cfg = dict(max_iters=1200, val_interval=600)
+train_cfg = dict(max_iters=600, val_interval=600)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=600, max_keep_ckpts=2))
+    checkpoint=dict(interval=300, max_keep_ckpts=2))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
