@@ -22,3 +22,15 @@ def synthetic_root(tmp_path_factory):
     from lrseg_mm.datasets import generate_synthetic_cityscapes
     root = tmp_path_factory.mktemp('synthetic_cityscapes')
     return str(generate_synthetic_cityscapes(str(root), num_train=8, num_val=4, size=(64, 128)))
+
+
+@pytest.fixture(scope='session')
+def trained_lrnnet(synthetic_root, tmp_path_factory):
+    """(work_dir, completed process) of a 4-iteration tools/train.py run of the demo config,
+    checkpoints at iterations 2 and 4."""
+    from helpers import LRNNET_SYNTHETIC, python_tool, tiny_options
+    work_dir = str(tmp_path_factory.mktemp('train'))
+    result = python_tool('tools/train.py', LRNNET_SYNTHETIC, '--work-dir', work_dir,
+                         '--cfg-options', *tiny_options(synthetic_root, 4))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work_dir, result

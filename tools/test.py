@@ -18,6 +18,8 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='dir to save overlay pictures of predictions')
     parser.add_argument('--wait-time', type=float, default=2, help='show interval (s)')
+    parser.add_argument('--show-interval', type=int, default=1,
+                        help='draw every n-th image (the toolbox draws every 50th)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -37,6 +39,7 @@ def enable_visualization(cfg, args):
         raise ValueError('--show/--show-dir need default_hooks.visualization '
                          '(SegVisualizationHook) in the config')
     hooks.visualization.draw = True
+    hooks.visualization.interval = args.show_interval
     if args.show:
         hooks.visualization.show = True
         hooks.visualization.wait_time = args.wait_time

@@ -34,3 +34,12 @@ def test_fp16_autocast_finite():
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.float16):
         logits = model._forward(torch.randn(1, 3, 64, 128))
     assert torch.isfinite(logits.float()).all()
+
+
+def test_cityscapes_odd_size_361x481_gives_logits_at_input_size():
+    from mmseg.structures import SegDataSample
+    model = build_segmentor(MODEL_C).eval()
+    meta = dict(img_shape=(361, 481), ori_shape=(361, 481), pad_shape=(361, 481))
+    with torch.no_grad():
+        out = model.predict(torch.randn(1, 3, 361, 481), [SegDataSample(metainfo=meta)])
+    assert out[0].seg_logits.data.shape == (19, 361, 481)

@@ -20,17 +20,8 @@ def _load(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
-@pytest.fixture(scope='module')
-def trained_4_iters(synthetic_root, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('train'))
-    result = python_tool('tools/train.py', LRNNET_SYNTHETIC, '--work-dir', work_dir,
-                         '--cfg-options', *tiny_options(synthetic_root, 4))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return work_dir, result
-
-
-def test_train_writes_checkpoints_and_learns(trained_4_iters):
-    work_dir, result = trained_4_iters
+def test_train_writes_checkpoints_and_learns(trained_lrnnet):
+    work_dir, result = trained_lrnnet
     for it in (2, 4):
         ckpt = _load(osp.join(work_dir, f'iter_{it}.pth'))
         assert ckpt['meta']['iter'] == it
@@ -41,8 +32,8 @@ def test_train_writes_checkpoints_and_learns(trained_4_iters):
     assert 'mIoU' in result.stdout + result.stderr
 
 
-def test_resume_continues_from_last_checkpoint(trained_4_iters, synthetic_root):
-    work_dir, _ = trained_4_iters
+def test_resume_continues_from_last_checkpoint(trained_lrnnet, synthetic_root):
+    work_dir, _ = trained_lrnnet
     result = python_tool('tools/train.py', LRNNET_SYNTHETIC, '--work-dir', work_dir,
                          '--resume', '--cfg-options', *tiny_options(synthetic_root, 6))
     out = result.stdout + result.stderr
