@@ -4,6 +4,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmseg.registry import MODELS
@@ -78,7 +79,7 @@ class SegmentorTestBase:
 
     def test_exact_parameter_count(self):
         if self.exact_params is None:
-            return
+            pytest.skip(f'no exact parameter target for {self.config}')
         assert count_params(self.build()) == self.exact_params
 
     def test_output_stride(self):
