@@ -22,31 +22,31 @@ def build_segmentor(config_path: str, bn: bool = True):
     """Build a config's model with plain BN (SyncBN needs a process group) and no weights."""
     cfg = load_config(config_path)
     model_cfg = cfg.model
-    _strip_pretrained(model_cfg)
+    strip_pretrained(model_cfg)
     if bn:
-        _replace_syncbn(model_cfg)
+        replace_syncbn(model_cfg)
     model = MODELS.build(model_cfg)
     model.init_weights()
     return model
 
 
-def _strip_pretrained(cfg):
+def strip_pretrained(cfg):
     cfg.pop('pretrained', None)
     backbone = cfg.get('backbone', {})
     if backbone.get('init_cfg', None) and backbone.init_cfg.get('type') == 'Pretrained':
         backbone.init_cfg = None
 
 
-def _replace_syncbn(cfg):
+def replace_syncbn(cfg):
     if isinstance(cfg, dict):
         for key, value in cfg.items():
             if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == 'SyncBN':
                 value['type'] = 'BN'
             else:
-                _replace_syncbn(value)
+                replace_syncbn(value)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            _replace_syncbn(value)
+            replace_syncbn(value)
 
 
 def count_params(module: torch.nn.Module) -> int:
@@ -155,7 +155,8 @@ def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128))
 
 def run_tool(args, timeout=300, env=None):
     """Run a command from the repo root with the venv's python; return the result."""
-    full_env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+    full_env = dict(os.environ, OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE',
+                    PYTHONWARNINGS='ignore')
     full_env.update(env or {})
     result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                             env=full_env)

@@ -4,11 +4,13 @@ import logging
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import lrseg_mm  # noqa: F401  (registers modules and applies the compat fixes)
+from lrseg_mm.engine import RNGStateHook
 
 
 def parse_args(argv=None):
@@ -41,13 +43,28 @@ def build_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        if wrapper not in AMP_WRAPPERS:
             raise ValueError(f'--amp needs optim_wrapper type OptimWrapper or '
                              f'AmpOptimWrapper, the config has {wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # mmengine's AmpOptimWrapper needs CUDA; on CPU lrseg_mm's wrapper does the same
+        cfg.optim_wrapper.type = ('AmpOptimWrapper'
+                                  if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    add_rng_state_hook(cfg)
     cfg.resume = args.resume
     return cfg
+
+
+AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper')
+
+
+def add_rng_state_hook(cfg: Config) -> None:
+    """Make sure the run saves and restores torch's RNG state, so that a resumed run's
+    dropout equals an uninterrupted run's (lrseg_mm.engine.RNGStateHook)."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') in ('RNGStateHook', RNGStateHook) for h in hooks):
+        hooks.append(dict(type='RNGStateHook'))
+    cfg.custom_hooks = hooks
 
 
 def main(argv=None):

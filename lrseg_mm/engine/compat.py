@@ -4,12 +4,16 @@
   mmengine 0.10.7's checkpoints hold numpy arrays and mmengine objects (the message hub's
   ``HistoryBuffer``), so unpickling fails. We keep safe loading on and allow-list exactly
   those types with ``torch.serialization.add_safe_globals``; anything else in a checkpoint is
-  still refused.
+  still refused. mmengine's local-file loader is replaced by
+  :func:`lrseg_mm.engine.checkpoint.load_local_checkpoint`, which always loads safely and
+  turns torch's errors into ones that name the file (refused object, truncated file).
 * ``--launcher pytorch`` on a machine without CUDA: mmengine calls
   ``torch.cuda.set_device`` and asks for NCCL, then wraps the model in DDP with
   ``device_ids``. Without CUDA we use gloo, skip ``set_device`` and let DDP wrap a CPU
-  module (``device_ids=None``). With CUDA nothing changes, so the same config uses NCCL on
-  GPUs and gloo on CPUs.
+  module (``device_ids=None``). ``torch.nn.SyncBatchNorm`` refuses CPU tensors, so before
+  DDP wraps a CPU model its SyncBN layers become :class:`~lrseg_mm.engine.sync_bn.CPUSyncBatchNorm`
+  (same statistics over the global batch, computed with gloo all-reduces). With CUDA nothing
+  changes, so the same config uses NCCL and SyncBN on GPUs, gloo on CPUs.
 
 Every patch is idempotent and only touches the narrow function it names.
 """
@@ -20,6 +24,8 @@ import pickle
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+
+from .sync_bn import convert_cpu_sync_batchnorm
 
 _APPLIED = set()
 
@@ -59,6 +65,17 @@ def allow_mmengine_checkpoints() -> None:
     _APPLIED.add('safe_globals')
 
 
+def register_safe_checkpoint_loader() -> None:
+    """Read local checkpoints with :func:`~lrseg_mm.engine.checkpoint.load_local_checkpoint`."""
+    if 'safe_loader' in _APPLIED:
+        return
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .checkpoint import load_local_checkpoint
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+    _APPLIED.add('safe_loader')
+
+
 def _init_dist_pytorch_any_device(original, backend, init_backend='torch', **kwargs):
     if torch.cuda.is_available() or init_backend != 'torch':
         return original(backend, init_backend=init_backend, **kwargs)
@@ -68,7 +85,7 @@ def _init_dist_pytorch_any_device(original, backend, init_backend='torch', **kwa
 
 
 def enable_cpu_distributed() -> None:
-    """Let ``--launcher pytorch`` and DDP run on CPU-only machines (gloo backend)."""
+    """Let ``--launcher pytorch``, DDP and SyncBN run on CPU-only machines (gloo)."""
     if 'cpu_dist' in _APPLIED:
         return
     from mmengine.dist import utils as dist_utils
@@ -82,8 +99,10 @@ def enable_cpu_distributed() -> None:
     @functools.wraps(ddp_init)
     def ddp_init_any_device(self, module, *args, **kwargs):
         on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
-        if on_cpu and kwargs.get('device_ids') is not None:
-            kwargs['device_ids'] = None  # DDP rejects device_ids for CPU modules
+        if on_cpu:
+            module = convert_cpu_sync_batchnorm(module)  # DDP rejects SyncBN on CPU
+            if kwargs.get('device_ids') is not None:
+                kwargs['device_ids'] = None  # DDP rejects device_ids for CPU modules
         ddp_init(self, module, *args, **kwargs)
 
     mm_ddp.MMDistributedDataParallel.__init__ = ddp_init_any_device
@@ -95,4 +114,5 @@ def apply_all() -> None:
     if os.environ.get('LRSEG_NO_COMPAT') == '1':
         return
     allow_mmengine_checkpoints()
+    register_safe_checkpoint_loader()
     enable_cpu_distributed()

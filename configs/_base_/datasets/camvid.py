@@ -4,7 +4,7 @@ data_root = 'data/CamVid/'
 crop_size = (360, 480)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='StrictLoadAnnotations', num_classes=11),
     dict(type='RandomResize', scale=(480, 360), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -14,7 +14,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(480, 360), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='StrictLoadAnnotations', num_classes=11),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

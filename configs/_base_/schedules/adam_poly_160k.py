@@ -14,3 +14,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=16000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
+# torch's RNG state in checkpoints, so a resumed run's dropout equals an uninterrupted run's
+custom_hooks = [dict(type='RNGStateHook')]

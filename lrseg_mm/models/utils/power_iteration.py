@@ -43,21 +43,23 @@ def dominant_left_singular_vectors(matrices: torch.Tensor,
         return u * sign.to(dtype)
 
 
-def _region_index(length: int, grid: int,
+def _region_index(length, grid: int,
                   device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
     """Row/column indices of ``grid`` adaptive regions along an axis of ``length``.
 
     Region ``i`` spans ``[floor(i L / g), ceil((i + 1) L / g))`` as in adaptive pooling, so
     regions cover the axis for any length (they overlap by a pixel when L is not divisible
     and repeat pixels when L < g). Returns the (grid, max_len) index and its validity mask.
+    Built from tensor ops only, so ``length`` may be a traced size and an ONNX export keeps
+    the indices a function of the input's height and width.
     """
-    starts = [(i * length) // grid for i in range(grid)]
-    ends = [-((-(i + 1) * length) // grid) for i in range(grid)]
-    max_len = max(e - s for s, e in zip(starts, ends))
-    idx = torch.tensor([[min(s + j, e - 1) for j in range(max_len)]
-                        for s, e in zip(starts, ends)], device=device)
-    mask = torch.tensor([[j < e - s for j in range(max_len)]
-                         for s, e in zip(starts, ends)], device=device)
+    i = torch.arange(grid, device=device)
+    starts = torch.div(i * length, grid, rounding_mode='floor')
+    ends = -torch.div(-(i + 1) * length, grid, rounding_mode='floor')
+    lengths = ends - starts
+    offsets = torch.arange(lengths.max(), device=device)
+    idx = torch.minimum(starts.unsqueeze(1) + offsets, ends.unsqueeze(1) - 1)
+    mask = offsets < lengths.unsqueeze(1)
     return idx, mask
 
 
@@ -72,11 +74,12 @@ def region_matrices(x: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
         Tensor: Shape (N * gh * gw, C, mh * mw), regions in row-major order. When H and W
         are divisible by the grid this is a pure reshape; otherwise the regions follow
         adaptive-pooling boundaries and padded positions are zero columns, which leave the
-        left singular vectors unchanged.
+        left singular vectors unchanged. While tracing (ONNX export) the gather path is used
+        for every size, since it gives the same regions and its shapes follow the input's.
     """
     n, c, h, w = x.shape
     gh, gw = grid
-    if h % gh == 0 and w % gw == 0:
+    if not torch.jit.is_tracing() and h % gh == 0 and w % gw == 0:
         mh, mw = h // gh, w // gw
         regions = x.reshape(n, c, gh, mh, gw, mw)
     else:

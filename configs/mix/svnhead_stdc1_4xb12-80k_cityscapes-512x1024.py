@@ -1,0 +1,20 @@
+# LRNNet's SVN head on the toolbox's STDC1 context path (the feature-fusion output: 1/8,
+# 256 channels), in the toolbox's STDC recipe, which keeps its auxiliary and detail heads.
+_base_ = 'mmseg::stdc/stdc1_4xb12-80k_cityscapes-512x1024.py'
+custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    decode_head=dict(
+        _delete_=True,
+        type='SVNHead',
+        in_channels=256,
+        in_index=3,
+        channels=128,
+        svn_channels=32,
+        grid_sizes=(8, 4),
+        num_iters=3,
+        dropout_ratio=0.1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))

@@ -1,0 +1,190 @@
+"""ONNX export of a segmentor and an onnxruntime parity check.
+
+What is exported: the segmentor's whole-image inference, ``EncoderDecoder.encode_decode``,
+i.e. backbone (+ neck) + decode head + bilinear resize of the logits to the input size. The
+graph takes a *normalised* image batch ``(N, 3, H, W)`` (the data preprocessor's mean/std
+and channel order are applied by the caller; they are stored in the file's metadata) and
+returns logits ``(N, num_classes, H, W)``; the label map is their argmax over dim 1.
+Sliding-window inference, test-time augmentation and the preprocessing itself are not part
+of the graph.
+
+The TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``) is used: it needs
+no extra packages and records shape arithmetic, so a dynamic export follows the input's
+height and width (the SVN power iteration has a fixed number of steps and its region indices
+are built from tensor ops while tracing; see :func:`lrseg_mm.models.utils.region_matrices`).
+"""
+import json
+import os
+import os.path as osp
+import warnings
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+INPUT_NAME = 'img'
+OUTPUT_NAME = 'seg_logits'
+
+
+class SegmentorForExport(nn.Module):
+    """The traceable inference function of an ``EncoderDecoder``-style segmentor.
+
+    ``forward(img)`` equals ``segmentor.encode_decode(img, metas)`` with metas whose image
+    shape is the input's, so the logits come back at the input size. The size is passed as
+    ``img.shape[2:]`` (a ``torch.Size``, which mmseg's ``predict_by_feat`` uses as is), so
+    a tracer records it as a function of the input rather than a constant.
+
+    Args:
+        segmentor (nn.Module): A built segmentor with ``encode_decode`` (EncoderDecoder,
+            CascadeEncoderDecoder), in eval mode.
+    """
+
+    def __init__(self, segmentor: nn.Module):
+        super().__init__()
+        if not hasattr(segmentor, 'encode_decode'):
+            raise TypeError(f'{type(segmentor).__name__} has no encode_decode; only '
+                            'EncoderDecoder-style segmentors can be exported')
+        self.segmentor = segmentor
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.segmentor.encode_decode(img, [dict(img_shape=img.shape[2:])])
+
+
+def load_segmentor(config, checkpoint: Optional[str] = None, device: str = 'cpu',
+                   cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a config's segmentor for inference with the toolbox's ``init_model``.
+
+    SyncBN layers become BN (identical in eval mode, and exportable without a process group).
+    Without a checkpoint the weights are the layers' default initialisation.
+
+    Args:
+        config (str | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint to load. Default: None.
+        device (str): Device to put the model on. Default: 'cpu'.
+        cfg_options (dict, optional): Config overrides. Default: None.
+
+    Returns:
+        nn.Module: The segmentor in eval mode.
+    """
+    from mmengine.model import revert_sync_batchnorm
+    from mmseg.apis import init_model
+
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)  # the toolbox's deprecation notices
+        model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
+    return revert_sync_batchnorm(model).eval()
+
+
+def preprocessing_metadata(segmentor: nn.Module) -> dict:
+    """What the caller must do to an image before the graph: channel order, mean, std."""
+    meta = {}
+    preprocessor = getattr(segmentor, 'data_preprocessor', None)
+    if preprocessor is not None:
+        meta['input_channel_order'] = 'rgb' if getattr(preprocessor, 'channel_conversion',
+                                                       False) else 'bgr'
+        if getattr(preprocessor, '_enable_normalize', False):
+            meta['mean'] = json.dumps(preprocessor.mean.flatten().tolist())
+            meta['std'] = json.dumps(preprocessor.std.flatten().tolist())
+    dataset_meta = getattr(segmentor, 'dataset_meta', None) or {}
+    if dataset_meta.get('classes'):
+        meta['classes'] = json.dumps(list(dataset_meta['classes']))
+    meta['output'] = 'logits (N, num_classes, H, W); labels = argmax over dim 1'
+    return meta
+
+
+def export_onnx(segmentor: nn.Module,
+                out_file: str,
+                shape: Tuple[int, int],
+                dynamic: bool = False,
+                batch_size: int = 1,
+                opset_version: int = 17) -> str:
+    """Export a segmentor's whole-image inference to an ONNX file.
+
+    Args:
+        segmentor (nn.Module): The segmentor (see :func:`load_segmentor`).
+        out_file (str): Path of the ``.onnx`` file to write.
+        shape (tuple[int, int]): Input height and width used for tracing.
+        dynamic (bool): Make batch, height and width dynamic axes. Default: False.
+        batch_size (int): Batch size used for tracing. Default: 1.
+        opset_version (int): ONNX opset. Default: 17.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import onnx
+
+    h, w = _check_shape(shape)
+    segmentor = segmentor.eval()
+    device = next(segmentor.parameters()).device
+    dummy = torch.randn(batch_size, 3, h, w, device=device)
+    dynamic_axes = None
+    if dynamic:
+        axes = {0: 'batch', 2: 'height', 3: 'width'}
+        dynamic_axes = {INPUT_NAME: axes, OUTPUT_NAME: axes}
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        # Shape checks on static sizes (channel counts) trace to constants, which is
+        # intended; whether the graph generalises is checked by running it at other sizes.
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export')
+        torch.onnx.export(
+            SegmentorForExport(segmentor), (dummy, ), out_file, dynamo=False,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes=dynamic_axes, opset_version=opset_version,
+            do_constant_folding=True)
+    model_proto = onnx.load(out_file)
+    onnx.checker.check_model(model_proto)
+    for key, value in preprocessing_metadata(segmentor).items():
+        model_proto.metadata_props.add(key=key, value=value)
+    onnx.save(model_proto, out_file)
+    return out_file
+
+
+class Parity(NamedTuple):
+    """onnxruntime vs PyTorch on one input: the largest difference and the logits' scale."""
+    max_abs_diff: float
+    max_abs_logit: float
+
+
+def onnxruntime_parity(onnx_file: str,
+                       segmentor: nn.Module,
+                       shape: Tuple[int, int],
+                       batch_size: int = 1,
+                       seed: int = 0) -> Parity:
+    """Compare onnxruntime's logits with PyTorch's on a random normal input.
+
+    Both run on the same input of the given shape (onnxruntime on its CPU provider).
+
+    Args:
+        onnx_file (str): The exported model.
+        segmentor (nn.Module): The PyTorch segmentor it was exported from.
+        shape (tuple[int, int]): Input height and width.
+        batch_size (int): Batch size. Default: 1.
+        seed (int): Seed of the random input. Default: 0.
+
+    Returns:
+        Parity: ``max |onnx - torch|`` over all logits, and ``max |torch|`` for scale.
+    """
+    import onnxruntime as ort
+
+    h, w = _check_shape(shape)
+    img = torch.randn(batch_size, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    segmentor = segmentor.eval()
+    device = next(segmentor.parameters()).device
+    with torch.no_grad():
+        expected = SegmentorForExport(segmentor)(img.to(device)).cpu().numpy()
+    session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
+    actual = session.run([OUTPUT_NAME], {INPUT_NAME: img.numpy()})[0]
+    if actual.shape != expected.shape:
+        raise RuntimeError(f'onnxruntime gave logits of shape {actual.shape}, PyTorch '
+                           f'{expected.shape}, for a {h}x{w} input')
+    return Parity(float(np.abs(actual - expected).max()), float(np.abs(expected).max()))
+
+
+def _check_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f'shape must be two positive ints (H, W), got {tuple(shape)}')
+    return int(shape[0]), int(shape[1])

@@ -1,0 +1,3 @@
+from .size_checked_encoder_decoder import SizeCheckedEncoderDecoder
+
+__all__ = ['SizeCheckedEncoderDecoder']

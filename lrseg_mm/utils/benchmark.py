@@ -1,0 +1,332 @@
+"""Latency measurement of segmentors on random input: timing, statistics, FPS.
+
+Used by ``tools/benchmark.py`` and ``benchmarks/peer_table.py``. What is timed is one call
+of an inference function on a fixed random batch that is already on the device (no data
+loading, no preprocessing), between two device synchronisations. The functions
+(:data:`MODES`):
+
+* ``'logits'``: ``model.encode_decode(img, metas)``, the network plus the resize of the
+  logits to the input size (whole-image inference; what the ONNX export contains);
+* ``'predict'``: ``model.predict(img, data_samples)``, the toolbox's inference as its own
+  ``benchmark.py`` times it (adds the label-map argmax and packing, and follows
+  ``test_cfg`` such as sliding windows);
+* ``'tensor'``: ``model(img, mode='tensor')``, the raw head output at the head's stride.
+"""
+import math
+import re
+import statistics
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+MODES = ('logits', 'predict', 'tensor')
+
+# mmseg's tools/analysis_tools/benchmark.py: 200 batches of one image, the first 5 untimed.
+TOOLBOX_TOTAL_ITERS = 200
+TOOLBOX_WARMUP = 5
+
+
+@dataclass
+class LatencyStats:
+    """Statistics of per-call latencies.
+
+    Attributes:
+        times_ms (list[float]): Latency of every timed call, milliseconds.
+        batch_size (int): Images per call.
+    """
+    times_ms: List[float]
+    batch_size: int = 1
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.times_ms)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def std_ms(self) -> float:
+        """Sample standard deviation (n - 1); 0 for a single call."""
+        return statistics.stdev(self.times_ms) if len(self.times_ms) > 1 else 0.0
+
+    @property
+    def min_ms(self) -> float:
+        return min(self.times_ms)
+
+    @property
+    def fps(self) -> float:
+        """Images per second at the mean latency (the toolbox's definition)."""
+        return fps_from_latency(self.mean_ms, self.batch_size)
+
+    @property
+    def fps_median(self) -> float:
+        """Images per second at the median latency (robust to outliers)."""
+        return fps_from_latency(self.median_ms, self.batch_size)
+
+    def to_dict(self) -> dict:
+        return dict(batch_size=self.batch_size, iters=len(self.times_ms),
+                    mean_ms=self.mean_ms, median_ms=self.median_ms, std_ms=self.std_ms,
+                    min_ms=self.min_ms, fps=self.fps, fps_median=self.fps_median,
+                    times_ms=list(self.times_ms))
+
+
+def latency_stats(seconds: Sequence[float], batch_size: int = 1) -> LatencyStats:
+    """Statistics of per-call latencies given in seconds.
+
+    Raises:
+        ValueError: If there are no times, a time is not a positive finite number, or the
+            batch size is not positive.
+    """
+    seconds = list(seconds)
+    if not seconds:
+        raise ValueError('latency_stats needs at least one timed call')
+    bad = [t for t in seconds if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0)]
+    if bad:
+        raise ValueError(f'latencies must be positive finite seconds, got {bad[:3]}')
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    return LatencyStats([t * 1e3 for t in seconds], batch_size)
+
+
+def fps_from_latency(latency_ms: float, batch_size: int = 1) -> float:
+    """Images per second of calls taking ``latency_ms`` each on ``batch_size`` images."""
+    if not latency_ms > 0:
+        raise ValueError(f'latency must be positive, got {latency_ms} ms')
+    return batch_size * 1e3 / latency_ms
+
+
+def toolbox_fps(seconds: Sequence[float], warmup: int = TOOLBOX_WARMUP) -> float:
+    """FPS as mmseg's ``benchmark.py`` computes it: timed calls / their total time.
+
+    ``seconds`` holds every call including the ``warmup`` first ones, which are dropped
+    (batch size 1, so calls = images).
+    """
+    timed = list(seconds)[warmup:]
+    if not timed:
+        raise ValueError(f'need more than {warmup} calls, got {len(seconds)}')
+    return len(timed) / sum(timed)
+
+
+_TOOLBOX_OVERALL = re.compile(r'Overall fps:\s*([0-9.]+)\s*img\s*/\s*s')
+_TOOLBOX_AVERAGE = re.compile(r'Average fps of \d+ evaluations:\s*([0-9.]+)')
+
+
+def parse_toolbox_fps(log: str) -> Dict[str, object]:
+    """Read the FPS figures out of the output of mmseg's ``benchmark.py``.
+
+    Returns:
+        dict: ``overall`` (list of each run's "Overall fps") and ``average`` (the "Average
+        fps of N evaluations" line, or None when absent).
+
+    Raises:
+        ValueError: If the text has no "Overall fps" line.
+    """
+    overall = [float(v) for v in _TOOLBOX_OVERALL.findall(log)]
+    if not overall:
+        raise ValueError('no "Overall fps: <x> img / s" line in the benchmark output')
+    average = _TOOLBOX_AVERAGE.findall(log)
+    return dict(overall=overall, average=float(average[-1]) if average else None)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on CPU, whose ops are synchronous)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def image_metas(shape: Tuple[int, int], batch_size: int) -> List[dict]:
+    """Meta information of an unpadded batch of ``shape`` images."""
+    h, w = shape
+    return [dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                 padding_size=[0, 0, 0, 0]) for _ in range(batch_size)]
+
+
+def inference_function(model: nn.Module, mode: str, shape: Tuple[int, int],
+                       batch_size: int) -> Callable[[torch.Tensor], object]:
+    """The function of one of :data:`MODES` for a segmentor and a batch shape."""
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    metas = image_metas(shape, batch_size)
+    if mode == 'logits':
+        if not hasattr(model, 'encode_decode'):
+            raise ValueError(f"mode 'logits' needs an EncoderDecoder-style segmentor; "
+                             f'{type(model).__name__} has no encode_decode')
+        return lambda img: model.encode_decode(img, metas)
+    if mode == 'tensor':
+        return lambda img: model(img, mode='tensor')
+    from mmseg.structures import SegDataSample
+    samples = [SegDataSample(metainfo=meta) for meta in metas]
+    return lambda img: model(img, samples, mode='predict')
+
+
+class CudaGraphCallable:
+    """Replays one CUDA-graph capture of ``fn`` on a static input buffer.
+
+    ``fn`` must be a pure tensor function of fixed shapes (modes 'logits' and 'tensor').
+    Calling copies the input into the static buffer and replays the graph; the returned
+    output tensor is overwritten by the next call.
+    """
+
+    def __init__(self, fn: Callable, example: torch.Tensor, warmup: int = 3):
+        if example.device.type != 'cuda':
+            raise ValueError('CUDA graphs need a CUDA input; use --device cuda')
+        self.static_input = example.clone()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream), torch.no_grad():
+            for _ in range(warmup):  # lazy initialisations must not happen inside capture
+                fn(self.static_input)
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph), torch.no_grad():
+            self.static_output = fn(self.static_input)
+
+    def __call__(self, img: torch.Tensor):
+        self.static_input.copy_(img)
+        self.graph.replay()
+        return self.static_output
+
+
+@dataclass
+class InferenceRunner:
+    """One synchronised, timed inference call of a segmentor on a fixed random batch.
+
+    Building the runner puts the model in eval mode and on the device and applies the
+    precision/layout options; each call returns the wall time of one inference in seconds.
+
+    Args:
+        model (nn.Module): Segmentor (moved and converted in place).
+        shape (tuple[int, int]): Input (H, W).
+        batch_size (int): Images per call. Default: 1.
+        device (str): 'cpu' or 'cuda' (or 'cuda:N'). Default: 'cpu'.
+        mode (str): One of :data:`MODES`. Default: 'logits'.
+        fp16 (bool): Half-precision weights and input (``model.half()``). Default: False.
+        channels_last (bool): Channels-last memory format for weights and input.
+            Default: False.
+        cuda_graph (bool): Capture the call once and replay it (CUDA only; modes 'logits'
+            and 'tensor'). Default: False.
+        seed (int): Seed of the random input. Default: 0.
+    """
+    model: nn.Module
+    shape: Tuple[int, int]
+    batch_size: int = 1
+    device: str = 'cpu'
+    mode: str = 'logits'
+    fp16: bool = False
+    channels_last: bool = False
+    cuda_graph: bool = False
+    seed: int = 0
+    fn: Callable = field(init=False, repr=False)
+    inputs: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self):
+        h, w = self.shape
+        if h < 1 or w < 1:
+            raise ValueError(f'input shape must be positive, got {self.shape}')
+        if self.batch_size < 1:
+            raise ValueError(f'batch size must be >= 1, got {self.batch_size}')
+        self.device = torch.device(self.device)
+        if self.device.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError('--device cuda was asked for but CUDA is not available')
+        if self.device.type not in ('cpu', 'cuda'):
+            raise ValueError(f'device must be cpu or cuda, got {self.device}')
+        if self.cuda_graph and self.device.type != 'cuda':
+            raise ValueError('CUDA-graph replay needs --device cuda')
+        if self.cuda_graph and self.mode == 'predict':
+            raise ValueError("CUDA-graph replay needs a pure tensor function: use mode "
+                             "'logits' or 'tensor', not 'predict'")
+        if self.fp16 and self.device.type == 'cpu':
+            warnings.warn('fp16 on CPU runs, but CPU half-precision kernels are slow '
+                          'emulations; it is not a deployment setting')
+        model = self.model.to(self.device).eval()
+        if self.fp16:
+            model = model.half()
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        generator = torch.Generator().manual_seed(self.seed)
+        inputs = torch.randn(self.batch_size, 3, h, w, generator=generator)
+        inputs = inputs.to(self.device, torch.float16 if self.fp16 else torch.float32)
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        self.inputs = inputs
+        fn = inference_function(model, self.mode, (h, w), self.batch_size)
+        self.fn = CudaGraphCallable(fn, inputs) if self.cuda_graph else fn
+
+    def __call__(self) -> float:
+        synchronize(self.device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            self.fn(self.inputs)
+        synchronize(self.device)
+        return time.perf_counter() - start
+
+    def output(self):
+        """The output of one call (e.g. to check what is being timed)."""
+        with torch.no_grad():
+            return self.fn(self.inputs)
+
+
+def measure(runner: Callable[[], float], iters: int, warmup: int = 0, progress: bool = False,
+            desc: str = '') -> List[float]:
+    """Call ``runner`` ``warmup + iters`` times; return all times in seconds (warm-up first).
+
+    Args:
+        runner (callable): Returns the seconds one call took (e.g. :class:`InferenceRunner`).
+        iters (int): Timed calls (>= 1).
+        warmup (int): Untimed calls before them (>= 0).
+        progress (bool): Show a tqdm progress bar. Default: False.
+        desc (str): Progress bar label.
+    """
+    if iters < 1:
+        raise ValueError(f'iters must be >= 1, got {iters}')
+    if warmup < 0:
+        raise ValueError(f'warmup must be >= 0, got {warmup}')
+    from tqdm import tqdm
+    times = []
+    with tqdm(total=warmup + iters, desc=desc, disable=not progress, unit='it',
+              dynamic_ncols=True) as bar:
+        for i in range(warmup + iters):
+            times.append(runner())
+            bar.set_postfix_str('warm-up' if i < warmup else
+                                f'{1e3 * statistics.median(times[warmup:]):.1f} ms')
+            bar.update()
+    return times
+
+
+def peak_cpu_memory(fn: Callable[[], object]) -> int:
+    """Peak bytes held by PyTorch's CPU allocator while ``fn()`` runs, above the start.
+
+    Method: ``torch.profiler`` with ``profile_memory=True`` records every allocation and
+    free of the CPU allocator (tensors, and scratch buffers of kernels such as convolution
+    workspaces) as ``[memory]`` events with signed sizes; their running sum in time order,
+    starting from 0, is the memory allocated since the call began and its maximum the peak.
+    Tensors that existed before the call (weights, the input) are not included.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU],
+                                  profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events()
+              if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU]
+    events.sort(key=lambda e: e.start_ns())  # stable: keeps record order on equal stamps
+    live = peak = 0
+    for event in events:
+        live += event.nbytes()
+        peak = max(peak, live)
+    return peak
+
+
+def peak_cuda_memory(fn: Callable[[], object], device: Optional[torch.device] = None) -> int:
+    """Peak bytes allocated by the CUDA caching allocator during ``fn()``, above the start."""
+    torch.cuda.synchronize(device)
+    start = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with torch.no_grad():
+        fn()
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - start

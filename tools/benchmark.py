@@ -1,0 +1,158 @@
+"""Latency / FPS of a config's segmentor on random input: no dataset, no checkpoint needed.
+
+Examples::
+
+    python tools/benchmark.py configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py
+    python tools/benchmark.py CONFIG --shape 512 1024 --iters 50 --json out.json
+    python tools/benchmark.py CONFIG --device cuda --fp16 --cuda-graph
+    python tools/benchmark.py CONFIG --toolbox-protocol   # mmseg benchmark.py's protocol
+
+The model is built from the config with SyncBN -> BN and pretrained weights removed (random
+weights time the same), put in eval mode, and called on one fixed random batch between
+device synchronisations. See ``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+
+import torch
+from mmengine.config import DictAction
+
+from lrseg_mm.utils import (InferenceRunner, build_segmentor_from_config, count_parameters,
+                            format_count, fuse_conv_bn, latency_stats, measure, toolbox_fps)
+from lrseg_mm.utils.benchmark import MODES, TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Latency and FPS of a segmentor on random input (no data, no weights)')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--shape', type=int, nargs=2, default=(512, 1024), metavar=('H', 'W'),
+                        help='input height and width (default: 512 1024)')
+    parser.add_argument('--batch', type=int, default=1, help='images per call (default: 1)')
+    parser.add_argument('--iters', type=int, default=100, help='timed calls (default: 100)')
+    parser.add_argument('--warmup', type=int, default=10,
+                        help='untimed calls first (default: 10)')
+    parser.add_argument('--mode', choices=MODES, default='logits',
+                        help="what is timed: 'logits' = network + resize to the input size "
+                        "(default), 'predict' = the toolbox's predict (label maps), 'tensor' "
+                        '= raw head output')
+    parser.add_argument('--fp16', action='store_true', help='half-precision weights and input')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels-last memory format for weights and input')
+    parser.add_argument('--cuda-graph', action='store_true',
+                        help='capture one call as a CUDA graph and time its replays (CUDA)')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold eval-mode BN into the preceding convs first')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
+                        help='default: cuda when available, else cpu')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads for torch (default: torch\'s own choice)')
+    parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
+    parser.add_argument('--toolbox-protocol', action='store_true',
+                        help=f"mmseg benchmark.py's protocol: batch 1, {TOOLBOX_WARMUP} "
+                        f'warm-up + {TOOLBOX_TOTAL_ITERS - TOOLBOX_WARMUP} timed predict '
+                        'calls, FPS = timed calls / their total time')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value')
+    args = parser.parse_args(argv)
+    if args.toolbox_protocol:
+        args.batch, args.mode = 1, 'predict'
+        args.warmup, args.iters = TOOLBOX_WARMUP, TOOLBOX_TOTAL_ITERS - TOOLBOX_WARMUP
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    for name in ('batch', 'iters'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be >= 1')
+    if args.warmup < 0:
+        parser.error('--warmup must be >= 0')
+    if min(args.shape) < 1:
+        parser.error('--shape must be positive')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    return args
+
+
+def device_name(device: str) -> str:
+    """A readable name of the device (GPU model, or CPU model and thread count)."""
+    if device.startswith('cuda'):
+        return torch.cuda.get_device_name(torch.device(device))
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{cpu} ({os.cpu_count()} cores, torch threads: {torch.get_num_threads()})'
+
+
+def run(args) -> dict:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda':
+        # The toolbox's benchmark turns cuDNN autotuning off; our own protocol turns it on.
+        torch.backends.cudnn.benchmark = not args.toolbox_protocol
+    model = build_segmentor_from_config(args.config, cfg_options=args.cfg_options,
+                                        drop_auxiliary_heads=True, eval_mode=True)
+    params = count_parameters(model)
+    fused = fuse_conv_bn(model) if args.fuse_conv_bn else 0
+    runner = InferenceRunner(model, tuple(args.shape), args.batch, args.device, args.mode,
+                             fp16=args.fp16, channels_last=args.channels_last,
+                             cuda_graph=args.cuda_graph)
+    times = measure(runner, args.iters, args.warmup, progress=not args.no_progress,
+                    desc=osp.basename(args.config))
+    stats = latency_stats(times[args.warmup:], args.batch)
+    result = dict(
+        config=args.config, device=args.device, device_name=device_name(args.device),
+        torch=torch.__version__, threads=torch.get_num_threads(), shape=list(args.shape),
+        mode=args.mode, fp16=args.fp16, channels_last=args.channels_last,
+        cuda_graph=args.cuda_graph, fused_conv_bn=fused, params=params,
+        warmup=args.warmup, **stats.to_dict())
+    if args.toolbox_protocol:
+        result['toolbox_fps'] = toolbox_fps(times, args.warmup)
+    return result
+
+
+def report(result: dict) -> str:
+    precision = 'fp16' if result['fp16'] else 'fp32'
+    layout = 'channels-last' if result['channels_last'] else 'NCHW'
+    extras = [x for x, on in (('CUDA graph', result['cuda_graph']),
+                              (f"{result['fused_conv_bn']} BN folded",
+                               result['fused_conv_bn'])) if on]
+    h, w = result['shape']
+    lines = [
+        f"config: {result['config']}",
+        f"params: {format_count(result['params'])} ({result['params']:,}, auxiliary heads "
+        'excluded)',
+        f"device: {result['device']} - {result['device_name']}",
+        f"input: {result['batch_size']}x3x{h}x{w} {precision} {layout}, mode "
+        f"'{result['mode']}'" + (f" ({', '.join(extras)})" if extras else ''),
+        f"latency over {result['iters']} calls ({result['warmup']} warm-up): "
+        f"mean {result['mean_ms']:.2f} ms | median {result['median_ms']:.2f} ms | "
+        f"std {result['std_ms']:.2f} ms | min {result['min_ms']:.2f} ms",
+        f"FPS: {result['fps']:.2f} img/s (mean), {result['fps_median']:.2f} img/s (median)",
+    ]
+    if 'toolbox_fps' in result:
+        lines.append(f"Overall fps: {result['toolbox_fps']:.2f} img / s  (mmseg benchmark.py "
+                     'protocol)')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    result = run(args)
+    print(report(result))
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+        print(f'results written to {args.json}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
