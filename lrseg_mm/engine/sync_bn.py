@@ -8,9 +8,25 @@ layers for :class:`CPUSyncBatchNorm` right before DDP wraps a CPU model (see
 """
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_fn
-import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient of every process's input is the sum of all
+    processes' output gradients (each process's loss depends on every input)."""
+
+    @staticmethod
+    def forward(ctx, tensor, group):
+        ctx.group = group
+        tensor = tensor.clone()
+        dist.all_reduce(tensor, group=group)
+        return tensor
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad, group=ctx.group)
+        return grad, None
 
 
 class CPUSyncBatchNorm(_BatchNorm):
@@ -62,12 +78,12 @@ class CPUSyncBatchNorm(_BatchNorm):
         group = self.process_group or dist.group.WORLD
         dims = [0] + list(range(2, input.dim()))
         count = input.new_tensor([input.numel() / input.shape[1]])
-        sum_and_count = dist_fn.all_reduce(torch.cat([input.sum(dims), count]), group=group)
+        sum_and_count = _AllReduceSum.apply(torch.cat([input.sum(dims), count]), group)
         total = sum_and_count[-1]
         mean = sum_and_count[:-1] / total
         shape = [1, -1] + [1] * (input.dim() - 2)
         centred = input - mean.view(shape)
-        var = dist_fn.all_reduce(centred.pow(2).sum(dims), group=group) / total
+        var = _AllReduceSum.apply(centred.pow(2).sum(dims), group) / total
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)

@@ -15,6 +15,16 @@ MIX_CONFIGS = sorted(
 CROP = (64, 128)  # the synthetic images' own size, so no resizing or cropping is needed
 
 
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """One intra-op thread: these models are tiny, and on a busy 2-core machine a second
+    OpenMP thread mostly spin-waits (about 3x the CPU time for this file)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny_runner_config(path, data_root, work_dir, max_iters=2):
     """The config with pretrained weights off, tiny batches and no validation/checkpoints."""
     cfg = Config.fromfile(osp.join(REPO, path))

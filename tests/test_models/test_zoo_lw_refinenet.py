@@ -1,10 +1,13 @@
 """The Light-Weight RefineNet configs: exact parity counts, shared segmentor checks, recipe,
 a few Runner iterations on the synthetic data, and the head on another toolbox backbone."""
 import copy
+import glob
 import math
+import os.path as osp
 
 import pytest
 import torch
+import yaml
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
@@ -13,7 +16,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from helpers import SegmentorTestBase, build_segmentor, count_params, load_config
+from helpers import REPO, SegmentorTestBase, build_segmentor, count_params, load_config
 
 VOC = 'configs/lw_refinenet/lw-refinenet_{}_4xb4-40k_voc12aug-512x512.py'
 CITYSCAPES = 'configs/lw_refinenet/lw-refinenet_{}_4xb2-80k_cityscapes-512x1024.py'
@@ -231,3 +234,17 @@ def test_head_on_the_toolbox_mobilenet_v2_trains():
     model.eval()
     with torch.no_grad():
         assert model._forward(images).shape == (2, 3, 16, 16)
+
+
+def test_metafile_matches_configs_and_counts():
+    with open(osp.join(REPO, 'configs/lw_refinenet/metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    configs = {osp.relpath(p, REPO)
+               for p in glob.glob(osp.join(REPO, 'configs/lw_refinenet/*.py'))}
+    assert {m['Config'] for m in models} == configs
+    # the counts asserted above, 21 classes on VOC and 2 * 2,305 fewer with 19 on Cityscapes
+    voc = dict(r50=27_357_525, r101=46_349_653, r152=61_993_301, mbv2=3_284_565)
+    for model in models:
+        backbone = model['Name'].split('_')[1]
+        offset = 0 if 'voc12aug' in model['Name'] else 2 * CLASSIFIER_PER_CLASS
+        assert model['Metadata']['Parameters'] == voc[backbone] - offset, model['Name']

@@ -102,6 +102,13 @@ def max_abs_diff(state_a, state_b):
                for a, b in zip(state_a.values(), state_b.values()) if a.is_floating_point())
 
 
+def mismatched_tensors(state_a, state_b, rtol, atol):
+    """Names of the float tensors of two state dicts that are not allclose."""
+    assert state_a.keys() == state_b.keys()
+    return [k for k, a in state_a.items() if a.is_floating_point()
+            and not torch.allclose(a, state_b[k], rtol=rtol, atol=atol)]
+
+
 def start_and_kill_at(args, marker, timeout=240, env=None):
     """Start ``args``, wait until it writes ``marker``, SIGKILL it; return its exit status.
 

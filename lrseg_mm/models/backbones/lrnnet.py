@@ -6,7 +6,34 @@ from mmcv.cnn import ConvModule, build_activation_layer, build_conv_layer, build
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
-from ..utils import channel_shuffle
+from ..utils.channel_shuffle import add_channel_shuffle
+
+# Activations mmcv's ConvModule never builds in place (no `inplace` argument or not safe).
+_NOT_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
+
+
+def _inplace_act(act_cfg: dict) -> nn.Module:
+    """The activation of ``act_cfg``, in place where the type allows (as ConvModule does);
+    only ever applied to tensors the block has just created."""
+    act_cfg = dict(act_cfg)
+    if act_cfg['type'] not in _NOT_INPLACE:
+        act_cfg.setdefault('inplace', True)
+    return build_activation_layer(act_cfg)
+
+
+def _max_pool_2x2(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
+    """``pool(x)`` for the 2x2 / stride-2 / ceil-mode max pool of the downsampler.
+
+    Without autograd and on even sizes the pool is the elementwise maximum of the four
+    strided sub-grids: identical values (NaN included), several times faster on CPU than the
+    pooling kernel. With autograd ``pool`` runs, whose gradient goes to one element of a tie
+    (``torch.maximum`` would split it, and post-ReLU maps have many tied zeros).
+    """
+    h, w = x.shape[-2:]
+    if h % 2 or w % 2 or (torch.is_grad_enabled() and x.requires_grad):
+        return pool(x)
+    return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
+                         torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
 
 
 class DownsamplerBlock(BaseModule):
@@ -36,10 +63,11 @@ class DownsamplerBlock(BaseModule):
                                      stride=2, padding=1, bias=False)
         self.pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)
         self.bn = build_norm_layer(norm_cfg, out_channels)[1]
-        self.act = build_activation_layer(act_cfg)
+        self.act = _inplace_act(act_cfg)
 
     def forward(self, x):
-        return self.act(self.bn(torch.cat([self.conv(x), self.pool(x)], dim=1)))
+        pooled = _max_pool_2x2(x, self.pool)
+        return self.act(self.bn(torch.cat([self.conv(x), pooled], dim=1)))
 
 
 class FactorizedConvBlock(BaseModule):
@@ -81,14 +109,17 @@ class FactorizedConvBlock(BaseModule):
         self.pointwise = ConvModule(channels, channels, 1, conv_cfg=conv_cfg,
                                     norm_cfg=norm_cfg, act_cfg=None)
         self.dropout = nn.Dropout2d(drop_rate) if drop_rate > 0 else nn.Identity()
-        self.act = build_activation_layer(act_cfg)
+        self.act = _inplace_act(act_cfg)
         self.shuffle_groups = shuffle_groups
 
     def forward(self, x):
         left, right = x.chunk(2, dim=1)
         out = torch.cat([self.branch_3x1_1x3(left), self.branch_1x3_3x1(right)], dim=1)
         out = self.dropout(self.pointwise(self.depthwise(out)))
-        return channel_shuffle(self.act(out + x), self.shuffle_groups)
+        # shuffle(act(out + x)) as act(shuffle(out + x)): the activation is elementwise, so
+        # it commutes with the shuffle; the sum goes straight to shuffled channels in one
+        # pass, and the activation runs in place on that new tensor.
+        return self.act(add_channel_shuffle(out, x, self.shuffle_groups))
 
 
 @MODELS.register_module()
@@ -154,6 +185,11 @@ class LRNNet(BaseModule):
             channels = out_channels
 
     def forward(self, x):
+        if x.device.type == 'cpu':
+            # oneDNN's CPU convolutions (depthwise and 3x1/1x3 above all), pooling and BN are
+            # much faster on channels-last maps; the values are the same. On GPUs the
+            # caller's memory format is kept.
+            x = x.contiguous(memory_format=torch.channels_last)
         outs = []
         for i, stage in enumerate(self.stages):
             x = stage(x)

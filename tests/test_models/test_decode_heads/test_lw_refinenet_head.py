@@ -179,3 +179,23 @@ class TestStrictLoading:
         with pytest.raises(RuntimeError, match="under 'head.'"):
             mmengine_load_state_dict(
                 wrapper, {f'module.head.{k}': v for k, v in state.items()}, strict=False)
+
+
+def test_default_init_is_pytorch_conv_init():
+    # Kaiming-uniform with a = sqrt(5) (PyTorch's Conv2d default, the official decoder's
+    # init) bounds every weight by 1 / sqrt(fan_in); mmcv's ConvModule default (Kaiming-normal,
+    # fan_out) exceeds it by far on the 2048 -> 512 conv and blows up the logits.
+    torch.manual_seed(0)
+    head = make_head(RESNET)
+    head.init_weights()
+    convs = [m for name, m in head.named_modules()
+             if isinstance(m, nn.Conv2d) and name != 'conv_seg']
+    assert len(convs) == 7 + 4 * 4 + 3  # input convs, CRP convs, stage output convs
+    for conv in convs:
+        bound = conv.weight[0].numel() ** -0.5
+        assert conv.weight.abs().max() <= bound
+        assert conv.weight.abs().max() > 0.9 * bound  # uniform over the whole range
+    assert abs(head.conv_seg.weight.std().item() - 0.01) < 1e-3
+    head.eval()
+    logits = head(features(head, RESNET_STRIDES, 64, 64))
+    assert logits.abs().max() < 1.  # random N(0, 1) features give small initial logits
