@@ -5,6 +5,7 @@ _base_ = '../lw_refinenet/lw-refinenet_mbv2_4xb2-80k_cityscapes-512x1024.py'
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='BN', eps=0.001, requires_grad=True)
 model = dict(
+    min_input_size=8,  # output stride 8
     backbone=dict(
         _delete_=True,
         type='MobileNetV3',

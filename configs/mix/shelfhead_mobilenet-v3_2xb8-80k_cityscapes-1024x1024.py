@@ -5,6 +5,7 @@ _base_ = '../shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py'
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', eps=0.001, requires_grad=True)
 model = dict(
+    min_input_size=8,  # output stride 8
     backbone=dict(
         _delete_=True,
         type='MobileNetV3',

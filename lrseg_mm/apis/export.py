@@ -23,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .inference import load_segmentor  # noqa: F401  (exported here for the export tool)
+
 INPUT_NAME = 'img'
 OUTPUT_NAME = 'seg_logits'
 
@@ -51,33 +53,6 @@ class SegmentorForExport(nn.Module):
         return self.segmentor.encode_decode(img, [dict(img_shape=img.shape[2:])])
 
 
-def load_segmentor(config, checkpoint: Optional[str] = None, device: str = 'cpu',
-                   cfg_options: Optional[dict] = None) -> nn.Module:
-    """Build a config's segmentor for inference with the toolbox's ``init_model``.
-
-    SyncBN layers become BN (identical in eval mode, and exportable without a process group).
-    Without a checkpoint the weights are the layers' default initialisation.
-
-    Args:
-        config (str | Config): Config file or object.
-        checkpoint (str, optional): Checkpoint to load. Default: None.
-        device (str): Device to put the model on. Default: 'cpu'.
-        cfg_options (dict, optional): Config overrides. Default: None.
-
-    Returns:
-        nn.Module: The segmentor in eval mode.
-    """
-    from mmengine.model import revert_sync_batchnorm
-    from mmseg.apis import init_model
-
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UserWarning)  # the toolbox's deprecation notices
-        model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
-    return revert_sync_batchnorm(model).eval()
-
-
 def preprocessing_metadata(segmentor: nn.Module) -> dict:
     """What the caller must do to an image before the graph: channel order, mean, std."""
     meta = {}
@@ -93,6 +68,62 @@ def preprocessing_metadata(segmentor: nn.Module) -> dict:
         meta['classes'] = json.dumps(list(dataset_meta['classes']))
     meta['output'] = 'logits (N, num_classes, H, W); labels = argmax over dim 1'
     return meta
+
+
+@torch.no_grad()
+def calibrate_untrained(segmentor: nn.Module,
+                        shape: Tuple[int, int],
+                        num_batches: int = 2,
+                        batch_size: int = 2,
+                        logit_std: Optional[float] = 1.0,
+                        seed: int = 0) -> nn.Module:
+    """Give an untrained segmentor the activation scales of a trained one (in place).
+
+    For checks without a checkpoint. Freshly built BNs are identities, so activations drift
+    in scale through a deep network and the logits come out nearly constant or huge; a
+    parity check on them proves little (a graph with a wrong size-dependent op can even
+    pass) or fails on float32 rounding alone. Here every BN's running statistics are set
+    from random normal images, as training would set them, and the classifier
+    (``decode_head.conv_seg``) is scaled so the logits have standard deviation
+    ``logit_std``. Only the BN layers run in training mode (cumulative averages); heads and
+    dropout stay in eval mode.
+
+    Args:
+        segmentor (nn.Module): The segmentor; left in eval mode.
+        shape (tuple[int, int]): Height and width of the random images.
+        num_batches (int): Batches the statistics average over. Default: 2.
+        batch_size (int): Images per batch. Default: 2.
+        logit_std (float, optional): Target standard deviation of the logits; None leaves
+            the classifier as it is. Default: 1.0.
+        seed (int): Seed of the random images. Default: 0.
+
+    Returns:
+        nn.Module: ``segmentor``.
+    """
+    h, w = _check_shape(shape)
+    segmentor.eval()
+    norms = [m for m in segmentor.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative moving average over the batches
+        norm.train()
+    device = next(segmentor.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    images = [torch.randn(batch_size, 3, h, w, generator=gen).to(device)
+              for _ in range(num_batches)]
+    forward = SegmentorForExport(segmentor)
+    for img in images:
+        forward(img)
+    for norm in norms:
+        norm.eval()
+    classifier = getattr(getattr(segmentor, 'decode_head', None), 'conv_seg', None)
+    if logit_std is not None and isinstance(classifier, nn.Conv2d):
+        std = float(forward(images[0]).std())
+        if std > 0:
+            classifier.weight.mul_(logit_std / std)
+            if classifier.bias is not None:
+                classifier.bias.mul_(logit_std / std)
+    return segmentor
 
 
 def export_onnx(segmentor: nn.Module,
@@ -182,6 +213,29 @@ def onnxruntime_parity(onnx_file: str,
         raise RuntimeError(f'onnxruntime gave logits of shape {actual.shape}, PyTorch '
                            f'{expected.shape}, for a {h}x{w} input')
     return Parity(float(np.abs(actual - expected).max()), float(np.abs(expected).max()))
+
+
+def float32_rounding_error(segmentor: nn.Module,
+                           shape: Tuple[int, int],
+                           batch_size: int = 1,
+                           seed: int = 0) -> float:
+    """Largest difference between PyTorch's float32 logits and float64 ones (same input).
+
+    The scale of float32 rounding in this network: an onnxruntime difference of the same
+    order is rounding, not an export error. Uses the input of :func:`onnxruntime_parity`
+    with the same seed.
+    """
+    import copy
+
+    h, w = _check_shape(shape)
+    img = torch.randn(batch_size, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    segmentor = segmentor.eval()
+    device = next(segmentor.parameters()).device
+    exact = copy.deepcopy(segmentor).double()
+    with torch.no_grad():
+        single = SegmentorForExport(segmentor)(img.to(device)).double()
+        double = SegmentorForExport(exact)(img.to(device).double())
+    return float((single - double).abs().max())
 
 
 def _check_shape(shape: Sequence[int]) -> Tuple[int, int]:

@@ -1,5 +1,8 @@
 from .camvid import CamVidDataset
-from .loading import StrictLoadAnnotations
+from .loading import StrictLoadAnnotations, StrictLoadImageFromFile
 from .synthetic_streets import generate_synthetic_cityscapes
 
-__all__ = ['CamVidDataset', 'StrictLoadAnnotations', 'generate_synthetic_cityscapes']
+__all__ = [
+    'CamVidDataset', 'StrictLoadAnnotations', 'StrictLoadImageFromFile',
+    'generate_synthetic_cityscapes'
+]

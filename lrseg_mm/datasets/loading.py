@@ -2,9 +2,38 @@ from typing import Optional
 
 import mmcv
 import numpy as np
+from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
+
+
+def _describe(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return f'{type(error).__name__}: {lines[0] if lines else ""}'.rstrip(': ')
+
+
+@TRANSFORMS.register_module()
+class StrictLoadImageFromFile(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` whose errors always name the image file and the problem.
+
+    mmcv reports most unreadable images as ``failed to load image: <path>`` (an assertion),
+    but an empty file as an OpenCV error without the path. Here a missing file raises
+    ``FileNotFoundError`` and any file that does not decode a ``ValueError``, both naming
+    it. Arguments are those of ``LoadImageFromFile``; with ``ignore_empty=True`` an
+    unreadable image still gives None (the dataset then draws another sample).
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        path = results['img_path']
+        try:
+            out = super().transform(results)
+        except FileNotFoundError:
+            raise FileNotFoundError(f'image file {path} is missing') from None
+        except Exception as error:  # decoders raise many types on bad data
+            raise ValueError(f'image file {path} cannot be decoded, it is corrupt or not an '
+                             f'image ({_describe(error)})') from None
+        return out
 
 
 @TRANSFORMS.register_module()
@@ -85,7 +114,7 @@ class StrictLoadAnnotations(LoadAnnotations):
             seg = mmcv.imfrombytes(content, flag='unchanged', backend=self.imdecode_backend)
         except Exception as error:  # decoders raise many types on bad data
             raise ValueError(f'{where} cannot be decoded, it is corrupt or not an image '
-                             f'({type(error).__name__}: {error})') from None
+                             f'({_describe(error)})') from None
         if seg is None or seg.size == 0:
             raise ValueError(f'{where} cannot be decoded, it is corrupt or not an image')
         seg = seg.squeeze()

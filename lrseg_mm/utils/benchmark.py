@@ -230,11 +230,11 @@ class InferenceRunner:
             raise ValueError(f'input shape must be positive, got {self.shape}')
         if self.batch_size < 1:
             raise ValueError(f'batch size must be >= 1, got {self.batch_size}')
+        if str(self.device).split(':')[0] not in ('cpu', 'cuda'):
+            raise ValueError(f'device must be cpu or cuda, got {self.device!r}')
         self.device = torch.device(self.device)
         if self.device.type == 'cuda' and not torch.cuda.is_available():
             raise ValueError('--device cuda was asked for but CUDA is not available')
-        if self.device.type not in ('cpu', 'cuda'):
-            raise ValueError(f'device must be cpu or cuda, got {self.device}')
         if self.cuda_graph and self.device.type != 'cuda':
             raise ValueError('CUDA-graph replay needs --device cuda')
         if self.cuda_graph and self.mode == 'predict':
@@ -330,3 +330,29 @@ def peak_cuda_memory(fn: Callable[[], object], device: Optional[torch.device] = 
         fn()
     torch.cuda.synchronize(device)
     return torch.cuda.max_memory_allocated(device) - start
+
+
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
+    """Median over rounds of ``numerator[r] / denominator[r]``.
+
+    For latencies of two models measured in the same rounds of a round-robin: each round's
+    pair saw the same background load, so the per-round ratio cancels most of it.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError(f'paired_ratio needs two equally long, non-empty series, got '
+                         f'{len(numerator)} and {len(denominator)}')
+    return statistics.median(a / b for a, b in zip(numerator, denominator))
+
+
+def replace_marked_block(text: str, name: str, content: str) -> str:
+    """Put ``content`` between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in ``text``.
+
+    Text outside the markers (hand-written sections) is kept; when the markers are missing
+    the block is appended.
+    """
+    begin, end = f'<!-- BEGIN {name} -->', f'<!-- END {name} -->'
+    block = f'{begin}\n{content.strip()}\n{end}'
+    if begin in text and end in text and text.index(begin) < text.index(end):
+        head, rest = text.split(begin, 1)
+        return head + block + rest.split(end, 1)[1]
+    return text.rstrip('\n') + ('\n\n' if text.strip() else '') + block + '\n'

@@ -12,37 +12,56 @@ conv and pool outputs, so the conv must not absorb that BN (mmcv's version fails
 shape mismatch). :func:`fuse_conv_bn` only fuses where the data flow is known:
 
 * a ``ConvModule`` whose ``order`` has 'norm' right after 'conv';
-* consecutive ``Conv2d`` -> ``BatchNorm2d`` entries of an ``nn.Sequential``.
+* consecutive ``Conv2d`` -> ``BatchNorm2d`` entries of an ``nn.Sequential``;
+* the toolbox's ERFNet ``NonBottleneck1d`` (its forward runs ``convs_layers`` in order);
+* the toolbox's CGNet ``ContextGuidedBlock``, ``bn(cat([f_loc(x), f_sur(x)]))``: each conv
+  absorbs its slice of the BN;
+* the toolbox's ResNet ``BasicBlock`` / ``Bottleneck`` (``convI`` -> ``normI``) and the
+  stem of a ``ResNet`` without deep stem (``conv1`` -> ``norm1``), whose forwards apply
+  each norm right after its conv (exact classes only, not subclasses that may differ).
 
 The BN is replaced by ``nn.Identity`` so module paths stay valid. Only BNs with running
 statistics and convolutions that are not transposed and whose output channels match the
 BN's are fused; anything else is left alone.
 """
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-def _fusable(conv: nn.Module, bn: nn.Module) -> bool:
-    return (isinstance(conv, nn.Conv2d) and not isinstance(conv, nn.ConvTranspose2d)
-            and isinstance(bn, _BatchNorm) and not bn.training and bn.track_running_stats
-            and bn.running_mean is not None and bn.num_features == conv.out_channels)
+def _fusable(conv: nn.Module, bn: nn.Module, start: Optional[int] = None) -> bool:
+    """Whether ``bn`` can be folded into ``conv`` (``start``: the conv feeds a channel slice
+    of the BN from there; None: the BN's channels are exactly the conv's outputs)."""
+    if not (isinstance(conv, nn.Conv2d) and isinstance(bn, _BatchNorm) and not bn.training
+            and bn.track_running_stats and bn.running_mean is not None):
+        return False
+    if start is None:
+        return bn.num_features == conv.out_channels
+    return 0 <= start and start + conv.out_channels <= bn.num_features
 
 
 @torch.no_grad()
-def fuse_conv_bn_pair(conv: nn.Conv2d, bn: _BatchNorm) -> nn.Conv2d:
+def fuse_conv_bn_pair(conv: nn.Conv2d, bn: _BatchNorm,
+                      start: Optional[int] = None) -> nn.Conv2d:
     """Fold ``bn`` (eval mode) into ``conv`` in place and return ``conv``.
 
-    The conv gains a bias if it had none. The folding is computed in float64 and stored in
-    the conv's dtype.
+    With ``start``, the conv's outputs are the BN's channels ``start`` to
+    ``start + conv.out_channels`` (a BN over a concatenation of convs); without it the BN
+    must have exactly the conv's output channels. The conv gains a bias if it had none. The
+    folding is computed in float64 and stored in the conv's dtype.
     """
-    if not _fusable(conv, bn):
+    if not _fusable(conv, bn, start):
+        where = '' if start is None else f' at channel {start}'
         raise ValueError(f'cannot fuse {type(bn).__name__}({bn.num_features}) into '
-                         f'{type(conv).__name__}({conv.out_channels} channels)')
+                         f'{type(conv).__name__}({conv.out_channels} channels){where}')
+    channels = slice(start or 0, (start or 0) + conv.out_channels)
     weight = conv.weight.double()
-    mean, var = bn.running_mean.double(), bn.running_var.double()
-    gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(mean)
+    mean = bn.running_mean[channels].double()
+    var = bn.running_var[channels].double()
+    gamma = bn.weight[channels].double() if bn.weight is not None else torch.ones_like(mean)
+    beta = bn.bias[channels].double() if bn.bias is not None else torch.zeros_like(mean)
     scale = gamma / torch.sqrt(var + bn.eps)
     bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(mean)
     conv.weight.copy_((weight * scale.reshape(-1, 1, 1, 1)).to(conv.weight.dtype))
@@ -70,16 +89,74 @@ def _fuse_conv_module(module: nn.Module) -> bool:
     return True
 
 
-def _fuse_sequential(module: nn.Module) -> int:
-    if not isinstance(module, nn.Sequential):
-        return 0
+def _fuse_adjacent(container: nn.Module) -> int:
+    """Fold BNs that directly follow a conv in a container run in registration order."""
     fused = 0
-    names = list(module._modules)
+    names = list(container._modules)
     for first, second in zip(names, names[1:]):
-        conv, bn = module._modules[first], module._modules[second]
+        conv, bn = container._modules[first], container._modules[second]
         if _fusable(conv, bn):
             fuse_conv_bn_pair(conv, bn)
-            module._modules[second] = nn.Identity()
+            container._modules[second] = nn.Identity()
+            fused += 1
+    return fused
+
+
+def _fuse_sequential(module: nn.Module) -> int:
+    if isinstance(module, nn.Sequential):
+        return _fuse_adjacent(module)
+    try:
+        from mmseg.models.backbones.erfnet import NonBottleneck1d
+    except ImportError:
+        return 0
+    if type(module) is NonBottleneck1d:  # its forward runs `convs_layers` in order
+        return _fuse_adjacent(module.convs_layers)
+    return 0
+
+
+def _fuse_concat_bn(module: nn.Module) -> int:
+    """The toolbox's CGNet block: ``bn(cat([f_loc(x), f_sur(x)]))`` -> a BN slice per conv."""
+    try:
+        from mmseg.models.backbones.cgnet import ContextGuidedBlock
+    except ImportError:
+        return 0
+    if type(module) is not ContextGuidedBlock:
+        return 0
+    loc, sur, bn = module.f_loc, module.f_sur, module.bn
+    if not (_fusable(loc, bn, 0) and _fusable(sur, bn, loc.out_channels)
+            and loc.out_channels + sur.out_channels == bn.num_features):
+        return 0
+    fuse_conv_bn_pair(loc, bn, 0)
+    fuse_conv_bn_pair(sur, bn, loc.out_channels)
+    module.bn = nn.Identity()
+    return 1
+
+
+def _resnet_pairs(module: nn.Module):
+    """(conv attribute, norm-name attribute) pairs of the toolbox's ResNet parts."""
+    try:
+        from mmseg.models.backbones.resnet import (BasicBlock, Bottleneck, ResNet, ResNetV1c,
+                                                   ResNetV1d)
+    except ImportError:
+        return []
+    if type(module) is BasicBlock:
+        return [('conv1', 'norm1_name'), ('conv2', 'norm2_name')]
+    if type(module) is Bottleneck:
+        return [('conv1', 'norm1_name'), ('conv2', 'norm2_name'), ('conv3', 'norm3_name')]
+    if type(module) in (ResNet, ResNetV1c, ResNetV1d) and not module.deep_stem:
+        return [('conv1', 'norm1_name')]
+    return []
+
+
+def _fuse_named_pairs(module: nn.Module) -> int:
+    fused = 0
+    for conv_attr, norm_name_attr in _resnet_pairs(module):
+        conv = getattr(module, conv_attr, None)
+        norm_name = getattr(module, norm_name_attr, None)
+        norm = getattr(module, norm_name, None) if norm_name else None
+        if conv is not None and norm is not None and _fusable(conv, norm):
+            fuse_conv_bn_pair(conv, norm)
+            setattr(module, norm_name, nn.Identity())
             fused += 1
     return fused
 
@@ -104,4 +181,6 @@ def fuse_conv_bn(model: nn.Module) -> int:
     for module in list(model.modules()):
         fused += _fuse_conv_module(module)
         fused += _fuse_sequential(module)
+        fused += _fuse_named_pairs(module)
+        fused += _fuse_concat_bn(module)
     return fused

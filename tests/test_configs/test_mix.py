@@ -12,7 +12,7 @@ from helpers import REPO
 
 MIX_CONFIGS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', 'mix', '*.py')))
-CROP = (64, 128)  # the synthetic images' own size, so no resizing or cropping is needed
+CROP = (32, 64)  # a quarter of the synthetic images; 1/32 features are then 1x2
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -38,6 +38,7 @@ def tiny_runner_config(path, data_root, work_dir, max_iters=2):
     cfg.train_dataloader.dataset.pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations'),
+        dict(type='RandomCrop', crop_size=CROP),
         dict(type='RandomFlip', prob=0.5),
         dict(type='PackSegInputs')
     ]

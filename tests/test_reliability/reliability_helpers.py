@@ -102,11 +102,16 @@ def max_abs_diff(state_a, state_b):
                for a, b in zip(state_a.values(), state_b.values()) if a.is_floating_point())
 
 
-def mismatched_tensors(state_a, state_b, rtol, atol):
-    """Names of the float tensors of two state dicts that are not allclose."""
-    assert state_a.keys() == state_b.keys()
-    return [k for k, a in state_a.items() if a.is_floating_point()
-            and not torch.allclose(a, state_b[k], rtol=rtol, atol=atol)]
+def relative_distance(state, reference, start):
+    """||state - reference|| / ||reference - start|| over the learned float tensors: how far
+    two runs ended apart, relative to how far the reference run moved from the state both
+    started at."""
+    keys = [k for k, v in reference.items() if v.is_floating_point() and 'running_' not in k]
+
+    def norm(a, b):
+        return sum(((a[k].double() - b[k].double())**2).sum() for k in keys).sqrt().item()
+
+    return norm(state, reference) / norm(reference, start)
 
 
 def start_and_kill_at(args, marker, timeout=240, env=None):

@@ -3,7 +3,7 @@ dataset_type = 'CamVidDataset'
 data_root = 'data/CamVid/'
 crop_size = (360, 480)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='StrictLoadAnnotations', num_classes=11),
     dict(type='RandomResize', scale=(480, 360), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -12,7 +12,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='Resize', scale=(480, 360), keep_ratio=True),
     dict(type='StrictLoadAnnotations', num_classes=11),
     dict(type='PackSegInputs')

@@ -4,7 +4,7 @@ dataset_type = 'CityscapesDataset'
 data_root = 'data/synthetic_cityscapes/'
 crop_size = (128, 256)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='StrictLoadAnnotations', num_classes=19),
     dict(type='RandomResize', scale=(256, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -12,7 +12,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='StrictLoadImageFromFile'),
     dict(type='StrictLoadAnnotations', num_classes=19),
     dict(type='PackSegInputs')
 ]

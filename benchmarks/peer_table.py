@@ -1,0 +1,451 @@
+"""Peer table: our models against MMSegmentation 1.2.2's real-time zoo, measured in one run.
+
+For every model (built from its config, SyncBN -> BN, random weights, auxiliary heads
+removed) it reports parameters, multiply-adds and batch-1 latency / FPS of whole-image
+inference (network + resize of the logits to the input size, ``mode='logits'`` of
+``lrseg_mm.utils.benchmark``) at the papers' resolutions: 512x1024 for Cityscapes models,
+512x512 for VOC models. All models are timed round-robin: every round calls each model once,
+in a freshly shuffled order, so background load from other processes hits all models alike;
+the medians over rounds are reported, and goal ratios are medians of per-round ratios.
+
+On CPU each call is timed as wall time and as the process's CPU time (with one torch thread,
+CPU time is what the call costs an otherwise idle core; wall time also contains waiting for
+the CPU when other processes load it). On a GPU the variants are fp32, fp16 and fp16 with
+CUDA-graph replay, timed in wall time between device synchronisations.
+
+Usage::
+
+    python benchmarks/peer_table.py            # full run (~10 min on a 2-core CPU)
+    python benchmarks/peer_table.py --quick    # 2 timed rounds, to check the set-up
+
+It writes the generated sections of BENCHMARKS.md (text outside the markers is kept), a PNG
+plot of FPS against parameters annotated with the mIoU the papers / the model zoo report
+(not measured here), and the raw numbers as JSON.
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from lrseg_mm.utils import (InferenceRunner, build_segmentor_from_config,  # noqa: E402
+                            count_macs, count_parameters, format_count, fuse_conv_bn)
+from lrseg_mm.utils.benchmark import paired_ratio, replace_marked_block  # noqa: E402
+
+CITYSCAPES, VOC = (512, 1024), (512, 512)
+
+
+@dataclass
+class Entry:
+    """One model of the table.
+
+    Attributes:
+        name (str): Display name.
+        config (str): Config path (``mmseg::`` for the toolbox's shipped configs).
+        shape (tuple): Input (H, W).
+        ours (bool): A model of this project.
+        miou (float | None): mIoU reported by the paper (ours) or read from the toolbox's
+            metafile (zoo) - not measured here.
+        miou_source (str): Where ``miou`` comes from and on which split.
+    """
+    name: str
+    config: str
+    shape: tuple
+    ours: bool = False
+    miou: Optional[float] = None
+    miou_source: str = ''
+
+
+ENTRIES = [
+    Entry('LRNNet', 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py', CITYSCAPES,
+          True, 72.2, 'paper, Cityscapes test'),
+    Entry('ShelfNet18-lw', 'configs/shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py',
+          CITYSCAPES, True, 74.8, "authors' repo, Cityscapes test"),
+    Entry('RF-LW-ResNet-50', 'configs/lw_refinenet/lw-refinenet_r50_4xb4-40k_voc12aug-512x512.py',
+          VOC, True, 81.1, 'paper, VOC test, COCO-pretrained'),
+    Entry('RF-LW-MobileNetV2',
+          'configs/lw_refinenet/lw-refinenet_mbv2_4xb4-40k_voc12aug-512x512.py', VOC, True, 79.2,
+          'paper, VOC test, COCO-pretrained'),
+    Entry('ERFNet', 'mmseg::erfnet/erfnet_fcn_4xb4-160k_cityscapes-512x1024.py', CITYSCAPES),
+    Entry('CGNet', 'mmseg::cgnet/cgnet_fcn_4xb8-60k_cityscapes-512x1024.py', CITYSCAPES),
+    Entry('Fast-SCNN', 'mmseg::fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py', CITYSCAPES),
+    Entry('BiSeNetV1-R18', 'mmseg::bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py',
+          CITYSCAPES),
+    Entry('BiSeNetV2', 'mmseg::bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py',
+          CITYSCAPES),
+    Entry('STDC1', 'mmseg::stdc/stdc1_4xb12-80k_cityscapes-512x1024.py', CITYSCAPES),
+    Entry('STDC2', 'mmseg::stdc/stdc2_4xb12-80k_cityscapes-512x1024.py', CITYSCAPES),
+    Entry('DDRNet-23-slim',
+          'mmseg::ddrnet/ddrnet_23-slim_in1k-pre_2xb6-120k_cityscapes-1024x1024.py', CITYSCAPES),
+    Entry('PIDNet-S', 'mmseg::pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py', CITYSCAPES),
+    Entry('MobileNetV3-LRASPP',
+          'mmseg::mobilenet_v3/mobilenet-v3-d8_lraspp_4xb4-320k_cityscapes-512x1024.py',
+          CITYSCAPES),
+    Entry('DeepLabV3+-R50-d8',
+          'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py', VOC),
+    Entry('NonLocal-R50-d8', 'mmseg::nonlocal_net/nonlocal_r50-d8_4xb4-40k_voc12aug-512x512.py',
+          VOC),
+]
+
+# (model, reference, maximal latency ratio) - issue 5's goals.
+GOALS = [
+    ('LRNNet', 'ERFNet', 0.5),
+    ('LRNNet', 'CGNet', 1.0),
+    ('ShelfNet18-lw', 'BiSeNetV1-R18', 1.0),
+    ('RF-LW-ResNet-50', 'DeepLabV3+-R50-d8', 0.4),
+]
+
+
+def zoo_miou(config: str):
+    """mIoU and dataset of a shipped config, from the toolbox's metafile.yaml."""
+    import yaml
+    from lrseg_mm.utils.builder import resolve_config_path
+    path = resolve_config_path(config)
+    relative = config.split('::', 1)[1]
+    meta_path = osp.join(osp.dirname(path), 'metafile.yaml')
+    if not osp.exists(meta_path):
+        return None, ''
+    with open(meta_path) as f:
+        meta = yaml.safe_load(f)
+    for model in meta.get('Models', []):
+        if model.get('Config') == f'configs/{relative}':
+            results = model['Results'] if isinstance(model['Results'], list) else [
+                model['Results']]
+            miou = results[0]['Metrics'].get('mIoU')
+            dataset = results[0].get('Dataset', '').replace('Pascal VOC 2012 + Aug', 'VOC aug')
+            return miou, f'mmseg zoo, {dataset} val'
+    return None, ''
+
+
+def variants_for(device: str, extras: bool = True) -> List[str]:
+    """Measured variants: 'fp32' for every model; the others for the goal models only.
+
+    CPU: 'fp32-fused' (eval-mode BN folded into convs by ``lrseg_mm.utils.fuse_conv_bn``)
+    and 'fp32-cl' (weights and input channels-last). GPU: 'fp16' and 'fp16+graph'
+    (fp16 with CUDA-graph replay), for every model.
+    """
+    if device == 'cuda':
+        return ['fp32', 'fp16', 'fp16+graph']
+    return ['fp32', 'fp32-fused', 'fp32-cl'] if extras else ['fp32']
+
+
+def make_runner(model, shape, device: str, variant: str) -> InferenceRunner:
+    if 'fused' in variant:
+        fuse_conv_bn(model.eval())
+    return InferenceRunner(model, shape, 1, device, 'logits', fp16='fp16' in variant,
+                           channels_last=variant.endswith('-cl'),
+                           cuda_graph=variant.endswith('+graph'))
+
+
+def prepare(entries: List[Entry], device: str, extras: bool, log=print) -> dict:
+    """Build every available model, count parameters/MACs, create the timed runners."""
+    goal_models = {name for goal in GOALS for name in goal[:2]}
+    prepared = {}
+    for entry in entries:
+        if not entry.config.startswith('mmseg::') and not osp.exists(
+                osp.join(REPO, entry.config)):
+            log(f'SKIP {entry.name}: config {entry.config} does not exist (yet)')
+            continue
+        config = entry.config if entry.config.startswith('mmseg::') else osp.join(
+            REPO, entry.config)
+        if entry.miou is None and entry.config.startswith('mmseg::'):
+            entry.miou, entry.miou_source = zoo_miou(entry.config)
+        start = time.time()
+        try:
+            model = build_segmentor_from_config(config, drop_auxiliary_heads=True,
+                                                eval_mode=True)
+        except Exception as exc:  # a model that does not build is reported, not fatal
+            log(f'SKIP {entry.name}: building {entry.config} failed: {exc!r}')
+            continue
+        h, w = entry.shape
+        try:
+            macs = count_macs(model, torch.randn(1, 3, h, w)).macs
+        except Exception as exc:
+            log(f'{entry.name}: MAC count failed ({exc!r}); reported as n/a')
+            macs = None
+        runners = {}
+        for variant in variants_for(device, extras):
+            if device == 'cpu' and variant != 'fp32' and entry.name not in goal_models:
+                continue
+            try:
+                runners[variant] = make_runner(copy.deepcopy(model), entry.shape, device,
+                                               variant)
+            except Exception as exc:
+                log(f'{entry.name} {variant}: not measured ({exc!r})')
+        prepared[entry.name] = dict(entry=entry, params=count_parameters(model), macs=macs,
+                                    runners=runners)
+        log(f'{entry.name}: {format_count(count_parameters(model))} params, '
+            f'{format_count(macs)}MACs at {h}x{w}, set up in {time.time() - start:.1f} s')
+    return prepared
+
+
+def round_robin(prepared: dict, rounds: int, warmup: int, budget_s: Optional[float],
+                min_rounds: int = 3, seed: int = 0, log=print) -> dict:
+    """Call every runner once per round in a shuffled order; return per-call times."""
+    from tqdm import tqdm
+    calls = [(name, variant, runner) for name, item in prepared.items()
+             for variant, runner in item['runners'].items()]
+    rng = random.Random(seed)
+    wall = {(n, v): [] for n, v, _ in calls}
+    cpu = {(n, v): [] for n, v, _ in calls}
+    start = None
+    done = 0
+    with tqdm(total=warmup + rounds, desc='peer table rounds', dynamic_ncols=True) as bar:
+        for r in range(warmup + rounds):
+            if r == warmup:
+                start = time.time()
+            order = calls[:]
+            rng.shuffle(order)
+            for name, variant, runner in order:
+                failed = False
+                begin_cpu = time.process_time()
+                try:
+                    seconds = runner()
+                except Exception as exc:
+                    log(f'{name} {variant}: call failed ({exc!r}); dropped')
+                    failed = True
+                spent_cpu = time.process_time() - begin_cpu
+                if failed:
+                    prepared[name]['runners'].pop(variant, None)
+                    calls.remove((name, variant, runner))
+                    wall.pop((name, variant)), cpu.pop((name, variant))
+                    continue
+                if r >= warmup:
+                    wall[(name, variant)].append(seconds)
+                    cpu[(name, variant)].append(spent_cpu)
+            bar.update()
+            if r >= warmup:
+                done += 1
+                if (budget_s is not None and done >= min_rounds
+                        and time.time() - start > budget_s):
+                    log(f'time budget of {budget_s:.0f} s used after {done} timed rounds')
+                    break
+    return dict(wall=wall, cpu=cpu, rounds=done)
+
+
+def summarise(prepared: dict, times: dict, device: str) -> dict:
+    rows = {}
+    for (name, variant), series in times['wall'].items():
+        if not series:
+            continue
+        item = prepared[name]
+        entry = item['entry']
+        wall_ms = 1e3 * statistics.median(series)
+        cpu_ms = 1e3 * statistics.median(times['cpu'][(name, variant)])
+        rows.setdefault(name, dict(
+            name=name, ours=entry.ours, config=entry.config, shape=list(entry.shape),
+            params=item['params'], macs=item['macs'], miou=entry.miou,
+            miou_source=entry.miou_source, variants={}))
+        rows[name]['variants'][variant] = dict(wall_ms=wall_ms, cpu_ms=cpu_ms,
+                                               fps_wall=1e3 / wall_ms, fps_cpu=1e3 / cpu_ms,
+                                               calls=len(series))
+    goals = []
+    clock = 'cpu' if device == 'cpu' else 'wall'
+    for variant in variants_for(device, True):
+        for model, reference, limit in GOALS:
+            a, b = (model, variant), (reference, variant)
+            if not times['wall'].get(a) or not times['wall'].get(b):
+                continue
+            ratio_cpu = paired_ratio(times['cpu'][a], times['cpu'][b])
+            ratio_wall = paired_ratio(times['wall'][a], times['wall'][b])
+            primary = ratio_cpu if clock == 'cpu' else ratio_wall
+            goals.append(dict(model=model, reference=reference, variant=variant, limit=limit,
+                              ratio_cpu=ratio_cpu, ratio_wall=ratio_wall,
+                              met=primary <= limit))
+    return dict(rows=rows, goals=goals, rounds=times['rounds'], clock=clock)
+
+
+def device_description(device: str) -> str:
+    if device == 'cuda':
+        return f'{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})'
+    name = 'CPU'
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(line.split(':', 1)[1].strip() for line in f
+                        if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{name}, {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}'
+
+
+def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
+    rows = summary['rows']
+    cpu = device == 'cpu'
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {device_description(device)}; "
+        f"torch {torch.__version__}; {summary['rounds']} timed round-robin rounds; batch 1; "
+        "mode 'logits' (network + resize of the logits to the input size); random weights; "
+        'models as built from their configs. Latencies are medians over rounds'
+        + ('; FPS = 1000 / CPU ms' if cpu else '') + '. MACs = multiply-adds of the '
+        '`tensor` forward (tools/get_flops.py). mIoU is **as reported** by the paper (ours) '
+        'or the mmseg model zoo (others), on the split named - not measured here.',
+        '',
+    ]
+    main_variants = ['fp32'] if cpu else [v for v in variants_for(device)
+                                          if any(v in r['variants'] for r in rows.values())]
+    for title, shape in (('Cityscapes models, 512x1024', CITYSCAPES),
+                         ('VOC models, 512x512', VOC)):
+        group = [r for r in rows.values() if tuple(r['shape']) == shape]
+        if not group:
+            continue
+        key = 'cpu_ms' if cpu else 'wall_ms'
+        group.sort(key=lambda r: r['variants'].get('fp32', {}).get(key, float('inf')))
+        lines += [f'#### {title}', '']
+        if cpu:
+            header, rule = ('| model | params | MACs | CPU ms | FPS | wall ms | reported mIoU |',
+                            '|---|---:|---:|---:|---:|---:|---|')
+        else:
+            header = '| model | params | MACs |' + ''.join(
+                f' {v} ms | {v} FPS |' for v in main_variants) + ' reported mIoU |'
+            rule = '|---|---:|---:|' + '---:|---:|' * len(main_variants) + '---|'
+        lines += [header, rule]
+        for r in group:
+            name = f"**{r['name']}** (ours)" if r['ours'] else r['name']
+            cells = f"| {name} | {format_count(r['params'])} | {format_count(r['macs'])} |"
+            for v in main_variants:
+                m = r['variants'].get(v)
+                if m is None:
+                    cells += ' - | - | - |' if cpu else ' - | - |'
+                elif cpu:
+                    cells += f" {m['cpu_ms']:.0f} | {m['fps_cpu']:.2f} | {m['wall_ms']:.0f} |"
+                else:
+                    cells += f" {m['wall_ms']:.2f} | {m['fps_wall']:.1f} |"
+            miou = f"{r['miou']:.1f} ({r['miou_source']})" if r['miou'] is not None else 'n/a'
+            lines.append(cells + f' {miou} |')
+        lines.append('')
+    if cpu:
+        extra = [v for v in variants_for(device) if v != 'fp32']
+        goal_rows = [r for r in rows.values() if any(v in r['variants'] for v in extra)]
+        if goal_rows:
+            lines += ['#### Goal models under inference transforms (CPU ms, medians)', '',
+                      '`fp32-fused`: eval-mode BN folded into the convolutions '
+                      '(`lrseg_mm.utils.fuse_conv_bn`, same outputs up to float rounding); '
+                      '`fp32-cl`: weights and input in channels-last memory format. Both are '
+                      'applied to every model of the row alike.', '',
+                      '| model | ' + ' | '.join(['fp32'] + extra) + ' |',
+                      '|---|' + '---:|' * (1 + len(extra))]
+            for r in goal_rows:
+                cells = [f"{r['variants'][v]['cpu_ms']:.0f}" if v in r['variants'] else '-'
+                         for v in ['fp32'] + extra]
+                lines.append(f"| {r['name']} | " + ' | '.join(cells) + ' |')
+            lines.append('')
+    lines += ['#### Goals (latency ratios, medians of per-round ratios)', '',
+              '| goal | variant | ratio, CPU time | ratio, wall time | result |',
+              '|---|---|---:|---:|---|']
+    for g in summary['goals']:
+        lines.append(f"| {g['model']} <= {g['limit']:g} x {g['reference']} | {g['variant']} | "
+                     f"{g['ratio_cpu']:.3f} | {g['ratio_wall']:.3f} | "
+                     f"{'met' if g['met'] else 'MISSED'} |")
+    lines += ['', f"A goal is judged on the {summary['clock']}-time ratio."]
+    if plot_name:
+        lines += ['', f'![FPS against parameters]({plot_name})']
+    return '\n'.join(lines)
+
+
+def plot(summary: dict, device: str, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    key = 'fps_cpu' if device == 'cpu' else 'fps_wall'
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+    for ax, (title, shape) in zip(axes, (('Cityscapes models, 512x1024', CITYSCAPES),
+                                         ('VOC models, 512x512', VOC))):
+        for r in summary['rows'].values():
+            if tuple(r['shape']) != shape or 'fp32' not in r['variants']:
+                continue
+            x, y = r['params'] / 1e6, r['variants']['fp32'][key]
+            ax.scatter([x], [y], s=90 if r['ours'] else 45, marker='*' if r['ours'] else 'o',
+                       color='tab:red' if r['ours'] else 'tab:blue', zorder=3)
+            label = r['name'] + (f"\n{r['miou']:.1f} mIoU*" if r['miou'] is not None else '')
+            ax.annotate(label, (x, y), textcoords='offset points', xytext=(5, 4), fontsize=8,
+                        color='tab:red' if r['ours'] else 'black')
+        ax.set_xscale('log')
+        ax.set_xlabel('parameters (millions, log scale)')
+        ax.set_ylabel('FPS, batch 1, fp32' + (' (1 / CPU time per image)' if device == 'cpu'
+                                              else ''))
+        ax.set_title(title)
+        ax.grid(True, which='both', alpha=0.3)
+    fig.suptitle(f'FPS vs parameters on {device_description(device)}\n'
+                 '* mIoU as REPORTED by the papers (red stars, ours) / the mmseg zoo (blue), '
+                 'not measured here; splits differ (see BENCHMARKS.md)', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Peer table of real-time segmentors')
+    parser.add_argument('--quick', action='store_true',
+                        help='2 timed rounds after 1 warm-up round, no time budget')
+    parser.add_argument('--rounds', type=int, default=15, help='maximal timed rounds')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
+    parser.add_argument('--budget-s', type=float, default=300,
+                        help='stop timed rounds after this many seconds (at least 3 rounds)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch CPU threads (default 1, see BENCHMARKS.md)')
+    parser.add_argument('--no-extras', action='store_true',
+                        help='on CPU, skip the BN-folded and channels-last columns of the '
+                        'goal models')
+    parser.add_argument('--only', nargs='+', help='measure only these models (names)')
+    parser.add_argument('--no-svn', action='store_true', help='skip the SVN vs NL benchmark')
+    parser.add_argument('--output', default=osp.join(REPO, 'BENCHMARKS.md'))
+    parser.add_argument('--no-write', action='store_true', help='print, do not write files')
+    args = parser.parse_args(argv)
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.quick:
+        args.rounds, args.warmup, args.budget_s = 2, 1, None
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started = time.time()
+    entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
+    prepared = prepare(entries, args.device, extras=not args.no_extras)
+    times = round_robin(prepared, args.rounds, args.warmup, args.budget_s)
+    summary = summarise(prepared, times, args.device)
+    suffix = 'cpu' if args.device == 'cpu' else 'gpu'
+    plot_rel = f'benchmarks/fps_vs_params_{suffix}.png'
+    table = markdown(summary, args.device, None if args.no_write else plot_rel)
+    print(table)
+    svn = None
+    if not args.no_svn:
+        import svn_vs_nonlocal
+        svn = svn_vs_nonlocal.run(rounds=6 if args.quick else 10, device=args.device)
+        print(svn_vs_nonlocal.markdown(svn))
+    total = time.time() - started
+    print(f'peer table finished in {total:.0f} s')
+    if args.no_write:
+        return summary
+    plot(summary, args.device, osp.join(REPO, plot_rel))
+    text = open(args.output).read() if osp.exists(args.output) else ''
+    table += f'\n\nWhole run (set-up, rounds, SVN benchmark): {total:.0f} s.'
+    text = replace_marked_block(text, f'peer-table-{suffix}', table)
+    if svn is not None:
+        text = replace_marked_block(text, svn_vs_nonlocal.BLOCK_NAME + f'-{suffix}',
+                                    svn_vs_nonlocal.markdown(svn))
+    with open(args.output, 'w') as f:
+        f.write(text)
+    with open(osp.join(REPO, f'benchmarks/peer_table_{suffix}.json'), 'w') as f:
+        json.dump(dict(summary=summary, svn=svn, seconds=total, device=args.device,
+                       device_name=device_description(args.device),
+                       torch=torch.__version__), f, indent=1, default=str)
+    return summary
+
+
+if __name__ == '__main__':
+    main()

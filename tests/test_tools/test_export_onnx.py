@@ -1,0 +1,160 @@
+"""ONNX export (lrseg_mm.apis.export, tools/export_onnx.py) with onnxruntime parity."""
+import importlib.util
+import json
+import os.path as osp
+
+import onnx
+import pytest
+import torch
+import torch.nn as nn
+
+from helpers import REPO
+from lrseg_mm.apis import (SegmentorForExport, calibrate_untrained, export_onnx,
+                           float32_rounding_error, load_segmentor, onnxruntime_parity)
+from lrseg_mm.models.utils import region_matrices
+
+# One config per registered family (the lightest Cityscapes model of each). ShelfNet18-lw
+# is the model whose official export fails (juntang-zhuang/ShelfNet#26: InPlaceABNSync is a
+# Python autograd function); ours uses BN + LeakyReLU through norm_cfg/act_cfg.
+FAMILY_CONFIGS = {
+    'lrnnet': 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py',
+    'shelfnet': 'configs/shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py',
+    'lw_refinenet': 'configs/lw_refinenet/lw-refinenet_mbv2_4xb2-80k_cityscapes-512x1024.py',
+}
+EXPORT_SHAPE = (64, 128)
+# Other sizes the dynamic exports must follow: a batch of 2, sizes whose 1/8 maps are not
+# divisible by the SVN grids (12x20), and odd sizes (97x131).
+DYNAMIC_CHECKS = [((96, 160), 2), ((97, 131), 1)]
+ATOL = 1e-3
+
+
+@pytest.fixture(scope='module', params=sorted(FAMILY_CONFIGS))
+def exported(request, tmp_path_factory):
+    """(family, model, path of its dynamic export at 64x128)."""
+    # untrained weights with BN statistics set from random images and unit-variance logits,
+    # so the compared logits vary with the input as a trained model's do
+    model = calibrate_untrained(load_segmentor(osp.join(REPO, FAMILY_CONFIGS[request.param])),
+                                EXPORT_SHAPE)
+    path = str(tmp_path_factory.mktemp('onnx') / f'{request.param}.onnx')
+    export_onnx(model, path, EXPORT_SHAPE, dynamic=True)
+    return request.param, model, path
+
+
+def test_export_matches_pytorch_at_export_size(exported):
+    family, model, path = exported
+    parity = onnxruntime_parity(path, model, EXPORT_SHAPE)
+    assert parity.max_abs_diff < ATOL, (family, parity)
+    assert parity.max_abs_logit > 1, f'{family}: logits too small to compare: {parity}'
+
+
+@pytest.mark.parametrize('shape,batch', DYNAMIC_CHECKS)
+def test_dynamic_export_follows_other_sizes(exported, shape, batch):
+    family, model, path = exported
+    parity = onnxruntime_parity(path, model, shape, batch_size=batch, seed=1)
+    assert parity.max_abs_diff < ATOL, (family, shape, parity)
+
+
+def test_export_is_encode_decode_at_input_size(exported):
+    family, model, _ = exported
+    img = torch.randn(1, 3, 72, 136)
+    with torch.no_grad():
+        ours = SegmentorForExport(model)(img)
+        toolbox = model.encode_decode(img, [dict(img_shape=(72, 136), pad_shape=(72, 136))])
+    assert ours.shape == (1, 19, 72, 136)
+    assert torch.equal(ours, toolbox)
+
+
+def test_export_records_preprocessing_metadata(exported):
+    _, _, path = exported
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    assert meta['input_channel_order'] == 'rgb'  # the configs' bgr_to_rgb=True
+    assert json.loads(meta['mean']) == pytest.approx([123.675, 116.28, 103.53])
+    assert json.loads(meta['std']) == pytest.approx([58.395, 57.12, 57.375])
+    graph = onnx.load(path).graph
+    assert [i.name for i in graph.input] == ['img']
+    assert [o.name for o in graph.output] == ['seg_logits']
+    dims = graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in dims] == ['batch', '', 'height', 'width']
+
+
+def test_static_export_fixes_the_shape(tmp_path):
+    model = load_segmentor(osp.join(REPO, FAMILY_CONFIGS['lrnnet']))
+    path = export_onnx(model, str(tmp_path / 'static.onnx'), (32, 64))
+    dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [1, 3, 32, 64]
+    assert onnxruntime_parity(path, model, (32, 64)).max_abs_diff < ATOL
+
+
+@pytest.mark.parametrize('size', [(16, 32), (12, 20), (9, 13), (3, 5)])
+def test_traced_region_matrices_follow_the_input_size(size):
+    # The SVN regions are traced once at 16x32 and the trace is replayed at other sizes,
+    # divisible or not by the grid, as the dynamic ONNX graph does.
+    def regions(x):
+        return region_matrices(x, (8, 4))
+
+    traced = torch.jit.trace(regions, torch.randn(1, 4, 16, 32), check_trace=False)
+    x = torch.randn(2, 4, *size)
+    assert torch.equal(traced(x), regions(x))
+
+
+def test_calibrate_untrained_normalises_and_scales_logits():
+    model = calibrate_untrained(load_segmentor(osp.join(REPO, FAMILY_CONFIGS['lrnnet'])),
+                                (32, 64))
+    assert not any(m.training for m in model.modules())
+    bn = model.decode_head.classifier.bn
+    assert bn.num_batches_tracked == 2 and not torch.equal(bn.running_var,
+                                                           torch.ones_like(bn.running_var))
+    img = torch.randn(2, 3, 32, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits = SegmentorForExport(model)(img)
+    # the same images as the calibration's first batch: unit standard deviation
+    assert float(logits.std()) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_float32_rounding_error_is_small_but_not_zero():
+    model = calibrate_untrained(load_segmentor(osp.join(REPO, FAMILY_CONFIGS['lrnnet'])),
+                                (32, 64))
+    assert 0 < float32_rounding_error(model, (32, 64)) < ATOL
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'export_onnx_tool', osp.join(REPO, 'tools', 'export_onnx.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_tool_reports_diffs_and_exit_status(tmp_path, capsys):
+    tool = _load_tool()
+    out = str(tmp_path / 'lrnnet.onnx')
+    config = osp.join(REPO, FAMILY_CONFIGS['lrnnet'])
+    args = [config, '--shape', '32', '64', '--dynamic', '--out', out]
+    assert tool.main(args) == 0
+    printed = capsys.readouterr().out
+    assert osp.isfile(out)
+    assert 'batch 1, 32x64: max abs diff' in printed
+    assert 'batch 2, 64x96: max abs diff' in printed  # the default second size, H+32 W+32
+    # a tolerance nothing can meet makes the tool fail, and it gives the rounding scale
+    assert tool.main(args + ['--atol', '0']) == 1
+    captured = capsys.readouterr()
+    assert 'FAIL' in captured.out and 'PyTorch float32 vs float64 differ by' in captured.err
+
+
+def test_tool_fails_a_dynamic_export_that_does_not_follow_the_size(tmp_path, capsys):
+    # The toolbox's MobileNetV3 pads with mmcv's Conv2dAdaptivePadding, which computes the
+    # padding from Python ints: tracing freezes them, so the graph is right at 32x64 only.
+    tool = _load_tool()
+    config = osp.join(REPO, 'configs/mix/svnhead_mobilenet-v3-d8_4xb4-160k_cityscapes-512x1024.py')
+    assert tool.main([config, '--shape', '32', '64', '--dynamic', '--out',
+                      str(tmp_path / 'mv3.onnx')]) == 1
+    captured = capsys.readouterr()
+    assert 'batch 1, 32x64: max abs diff' in captured.out and 'ok,' in captured.out
+    assert 'right at the traced size only' in captured.err
+
+
+def test_tool_rejects_missing_checkpoint(tmp_path):
+    tool = _load_tool()
+    with pytest.raises(FileNotFoundError, match='no_such.pth'):
+        tool.main([osp.join(REPO, FAMILY_CONFIGS['lrnnet']), str(tmp_path / 'no_such.pth'),
+                   '--shape', '32', '64'])

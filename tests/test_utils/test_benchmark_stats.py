@@ -1,0 +1,121 @@
+"""lrseg_mm.utils.benchmark: latency statistics, FPS arithmetic and parsing, runners."""
+import statistics
+
+import pytest
+import torch
+import torch.nn as nn
+
+from lrseg_mm.utils import (InferenceRunner, fps_from_latency, latency_stats, measure,
+                            parse_toolbox_fps, toolbox_fps)
+from lrseg_mm.utils.benchmark import paired_ratio, replace_marked_block
+
+
+def test_latency_statistics_by_hand():
+    stats = latency_stats([0.010, 0.020, 0.030, 0.060], batch_size=2)
+    assert stats.times_ms == pytest.approx([10, 20, 30, 60])
+    assert stats.mean_ms == pytest.approx(30.0)
+    assert stats.median_ms == pytest.approx(25.0)
+    # sample std: deviations -20, -10, 0, 30 -> (400 + 100 + 0 + 900) / 3
+    assert stats.std_ms == pytest.approx((1400 / 3) ** 0.5)
+    assert stats.min_ms == pytest.approx(10.0)
+    assert stats.fps == pytest.approx(2 * 1000 / 30)         # images / s at the mean
+    assert stats.fps_median == pytest.approx(2 * 1000 / 25)
+    assert stats.to_dict()['iters'] == 4
+    assert latency_stats([0.5]).std_ms == 0.0
+
+
+@pytest.mark.parametrize('times, batch', [([], 1), ([0.1, 0.0], 1), ([float('nan')], 1),
+                                          ([0.1], 0)])
+def test_latency_statistics_reject_bad_input(times, batch):
+    with pytest.raises(ValueError):
+        latency_stats(times, batch)
+
+
+def test_fps_and_toolbox_fps():
+    assert fps_from_latency(40.0) == pytest.approx(25.0)
+    assert fps_from_latency(40.0, batch_size=4) == pytest.approx(100.0)
+    with pytest.raises(ValueError, match='positive'):
+        fps_from_latency(0.0)
+    # mmseg benchmark.py: drop the warm-up calls, FPS = timed calls / their total time.
+    times = [9.0] * 5 + [0.5] * 195
+    assert toolbox_fps(times, warmup=5) == pytest.approx(195 / (195 * 0.5))
+    with pytest.raises(ValueError, match='more than 5 calls'):
+        toolbox_fps([0.1] * 5, warmup=5)
+
+
+def test_parse_toolbox_fps():
+    log = ('Run 1:\nDone image [50 / 200], fps: 3.10 img / s\nOverall fps: 3.25 img / s\n\n'
+           'Run 2:\nOverall fps: 3.05 img / s\n\nAverage fps of 2 evaluations: 3.15\n'
+           'The variance of 2 evaluations: 0.01\n')
+    assert parse_toolbox_fps(log) == dict(overall=[3.25, 3.05], average=3.15)
+    assert parse_toolbox_fps('Overall fps: 7.5 img / s') == dict(overall=[7.5], average=None)
+    with pytest.raises(ValueError, match='Overall fps'):
+        parse_toolbox_fps('fps: 3.1')
+
+
+def test_paired_ratio_is_median_of_round_ratios():
+    assert paired_ratio([1, 2, 9], [2, 2, 3]) == pytest.approx(1.0)  # ratios .5, 1, 3
+    with pytest.raises(ValueError):
+        paired_ratio([1], [1, 2])
+
+
+def test_replace_marked_block_keeps_hand_written_text():
+    text = 'intro\n<!-- BEGIN t -->\nold\n<!-- END t -->\noutro\n'
+    out = replace_marked_block(text, 't', 'new')
+    assert out == 'intro\n<!-- BEGIN t -->\nnew\n<!-- END t -->\noutro\n'
+    appended = replace_marked_block('intro\n', 'u', 'x')
+    assert appended == 'intro\n\n<!-- BEGIN u -->\nx\n<!-- END u -->\n'
+
+
+def test_measure_returns_warmup_then_timed_calls():
+    calls = iter(range(1, 10))
+    times = measure(lambda: next(calls) / 10, iters=3, warmup=2)
+    assert times == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+    with pytest.raises(ValueError, match='iters'):
+        measure(lambda: 0.1, iters=0)
+
+
+class TinySegmentor(nn.Module):
+    """Just enough of an EncoderDecoder for the runner: encode_decode and tensor mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 1)
+
+    def encode_decode(self, img, metas):
+        return nn.functional.interpolate(self.conv(img[..., ::2, ::2]),
+                                         size=metas[0]['img_shape'], mode='bilinear')
+
+    def forward(self, img, data_samples=None, mode='tensor'):
+        return self.conv(img)
+
+
+def test_inference_runner_times_the_logits_function():
+    runner = InferenceRunner(TinySegmentor(), (16, 24), batch_size=2)
+    assert runner.output().shape == (2, 2, 16, 24)   # logits at the input size
+    assert runner() > 0
+    cl = InferenceRunner(TinySegmentor(), (16, 24), channels_last=True)
+    assert cl.inputs.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(cuda_graph=True), 'CUDA-graph replay needs --device cuda'),
+    (dict(mode='slide'), 'mode must be one of'),
+    (dict(batch_size=0), 'batch size'),
+    (dict(device='tpu'), 'device must be cpu or cuda'),
+])
+def test_inference_runner_rejects_bad_options(kwargs, match):
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        InferenceRunner(TinySegmentor(), (16, 24), **kwargs)
+
+
+def test_fp16_on_cpu_warns_but_runs():
+    with pytest.warns(UserWarning, match='not a deployment setting'):
+        runner = InferenceRunner(TinySegmentor(), (16, 24), fp16=True)
+    assert runner.output().dtype == torch.float16
+
+
+def test_stats_of_measured_runner_are_consistent():
+    runner = InferenceRunner(TinySegmentor(), (16, 24))
+    stats = latency_stats(measure(runner, iters=3, warmup=1)[1:])
+    assert stats.fps == pytest.approx(1000 / statistics.fmean(stats.times_ms))
