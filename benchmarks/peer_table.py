@@ -353,30 +353,66 @@ def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
     return '\n'.join(lines)
 
 
-def plot(summary: dict, device: str, path: str) -> None:
+def _place_labels(ax, points):
+    """Annotate (x, y, text, colour) points, moving a label when it would cover another.
+
+    A greedy search over a few offsets with an approximate text box (display pixels)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    (x0, y0), (x1, y1) = ax.transAxes.transform((0, 0)), ax.transAxes.transform((1, 1))
+    offsets = [(6, 4), (6, -22), (-8, 4), (-8, -22), (6, 16), (6, -34), (-8, 16), (-8, -34)]
+    placed = []  # boxes to keep clear: the markers, then each placed label
+    for x, y, _, _ in points:
+        px, py = ax.transData.transform((x, y))
+        placed.append((px - 7, py - 7, px + 7, py + 7))
+    for x, y, text, colour in sorted(points, key=lambda p: -p[1]):
+        px, py = ax.transData.transform((x, y))
+        lines = text.split('\n')
+        width, height = 5.6 * max(len(line) for line in lines), 11 * len(lines)
+        for dx, dy in offsets:
+            left = px + dx - (width if dx < 0 else 0)
+            box = (left, py + dy, left + width, py + dy + height)
+            inside = x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                break
+        placed.append(box)
+        ax.annotate(text, (x, y), textcoords='offset points', xytext=(dx * 0.75, dy * 0.75),
+                    fontsize=7.5, color=colour, ha='right' if dx < 0 else 'left',
+                    va='bottom')
+
+
+def plot(summary: dict, device: str, path: str, device_name: Optional[str] = None) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     key = 'fps_cpu' if device == 'cpu' else 'fps_wall'
-    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.5))
     for ax, (title, shape) in zip(axes, (('Cityscapes models, 512x1024', CITYSCAPES),
                                          ('VOC models, 512x512', VOC))):
+        points = []
         for r in summary['rows'].values():
-            if tuple(r['shape']) != shape or 'fp32' not in r['variants']:
+            if tuple(r['shape']) != tuple(shape) or 'fp32' not in r['variants']:
                 continue
             x, y = r['params'] / 1e6, r['variants']['fp32'][key]
-            ax.scatter([x], [y], s=90 if r['ours'] else 45, marker='*' if r['ours'] else 'o',
-                       color='tab:red' if r['ours'] else 'tab:blue', zorder=3)
-            label = r['name'] + (f"\n{r['miou']:.1f} mIoU*" if r['miou'] is not None else '')
-            ax.annotate(label, (x, y), textcoords='offset points', xytext=(5, 4), fontsize=8,
-                        color='tab:red' if r['ours'] else 'black')
+            colour = 'tab:red' if r['ours'] else 'tab:blue'
+            ax.scatter([x], [y], s=110 if r['ours'] else 45, marker='*' if r['ours'] else 'o',
+                       color=colour, zorder=3)
+            label = r['name'] + (f" - {r['miou']:.1f} mIoU*" if r['miou'] is not None else '')
+            points.append((x, y, label, colour))
         ax.set_xscale('log')
+        if points:
+            xs = [p[0] for p in points]
+            ax.set_xlim(min(xs) / 1.6, max(xs) * 3.0)
+            ys = [p[1] for p in points]
+            ax.set_ylim(0, max(ys) * 1.15)
         ax.set_xlabel('parameters (millions, log scale)')
         ax.set_ylabel('FPS, batch 1, fp32' + (' (1 / CPU time per image)' if device == 'cpu'
                                               else ''))
         ax.set_title(title)
         ax.grid(True, which='both', alpha=0.3)
-    fig.suptitle(f'FPS vs parameters on {device_description(device)}\n'
+        _place_labels(ax, points)
+    fig.suptitle(f'FPS vs parameters on {device_name or device_description(device)}\n'
                  '* mIoU as REPORTED by the papers (red stars, ours) / the mmseg zoo (blue), '
                  'not measured here; splits differ (see BENCHMARKS.md)', fontsize=10)
     fig.tight_layout()
@@ -402,6 +438,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-svn', action='store_true', help='skip the SVN vs NL benchmark')
     parser.add_argument('--output', default=osp.join(REPO, 'BENCHMARKS.md'))
     parser.add_argument('--no-write', action='store_true', help='print, do not write files')
+    parser.add_argument('--replot', metavar='JSON',
+                        help='only redraw the plot from the JSON of an earlier run')
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -412,6 +450,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.replot:
+        with open(args.replot) as f:
+            saved = json.load(f)
+        suffix = 'cpu' if saved['device'] == 'cpu' else 'gpu'
+        plot(saved['summary'], saved['device'], osp.join(REPO, f'benchmarks/fps_vs_params_'
+                                                              f'{suffix}.png'),
+             saved.get('device_name'))
+        return saved['summary']
     torch.set_num_threads(args.threads)
     started = time.time()
     entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]

@@ -23,8 +23,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .inference import load_segmentor  # noqa: F401  (exported here for the export tool)
-
 INPUT_NAME = 'img'
 OUTPUT_NAME = 'seg_logits'
 
@@ -135,7 +133,8 @@ def export_onnx(segmentor: nn.Module,
     """Export a segmentor's whole-image inference to an ONNX file.
 
     Args:
-        segmentor (nn.Module): The segmentor (see :func:`load_segmentor`).
+        segmentor (nn.Module): The segmentor (see
+            :func:`lrseg_mm.apis.inference.load_segmentor`).
         out_file (str): Path of the ``.onnx`` file to write.
         shape (tuple[int, int]): Input height and width used for tracing.
         dynamic (bool): Make batch, height and width dynamic axes. Default: False.
@@ -148,7 +147,7 @@ def export_onnx(segmentor: nn.Module,
     import onnx
 
     h, w = _check_shape(shape)
-    segmentor = segmentor.eval()
+    segmentor.eval()
     device = next(segmentor.parameters()).device
     dummy = torch.randn(batch_size, 3, h, w, device=device)
     dynamic_axes = None
@@ -202,8 +201,8 @@ def onnxruntime_parity(onnx_file: str,
     import onnxruntime as ort
 
     h, w = _check_shape(shape)
-    img = torch.randn(batch_size, 3, h, w, generator=torch.Generator().manual_seed(seed))
-    segmentor = segmentor.eval()
+    img = _random_images(batch_size, (h, w), seed)
+    segmentor.eval()
     device = next(segmentor.parameters()).device
     with torch.no_grad():
         expected = SegmentorForExport(segmentor)(img.to(device)).cpu().numpy()
@@ -227,15 +226,19 @@ def float32_rounding_error(segmentor: nn.Module,
     """
     import copy
 
-    h, w = _check_shape(shape)
-    img = torch.randn(batch_size, 3, h, w, generator=torch.Generator().manual_seed(seed))
-    segmentor = segmentor.eval()
+    img = _random_images(batch_size, _check_shape(shape), seed)
+    segmentor.eval()
     device = next(segmentor.parameters()).device
     exact = copy.deepcopy(segmentor).double()
     with torch.no_grad():
         single = SegmentorForExport(segmentor)(img.to(device)).double()
         double = SegmentorForExport(exact)(img.to(device).double())
     return float((single - double).abs().max())
+
+
+def _random_images(batch_size: int, shape: Tuple[int, int], seed: int) -> torch.Tensor:
+    """Standard normal images, the same for the same arguments."""
+    return torch.randn(batch_size, 3, *shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _check_shape(shape: Sequence[int]) -> Tuple[int, int]:

@@ -58,8 +58,8 @@ def drop_annotation_loaders(cfg) -> None:
     from mmseg.registry import TRANSFORMS
 
     def is_label_loader(transform):
-        cls = TRANSFORMS.get(transform.get('type')) if isinstance(
-            transform.get('type'), str) else transform.get('type')
+        kind = transform.get('type')
+        cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
         return isinstance(cls, type) and issubclass(cls, LoadAnnotations)
 
     if cfg.get('test_pipeline'):

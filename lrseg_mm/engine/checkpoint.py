@@ -12,6 +12,8 @@ checkpoints hold) and turns torch's errors into two clear ones:
 """
 import os.path as osp
 import pickle
+import pickletools
+import zipfile
 
 import torch
 
@@ -55,7 +57,7 @@ def load_local_checkpoint(filename: str, map_location=None):
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        if 'Weights only load failed' not in str(error):
+        if not _refused_by_safe_loading(filename, error):
             raise CorruptCheckpointError(_corrupt_message(filename, error)) from None
         raise UnsafeCheckpointError(
             f'refused to load checkpoint {filename}: it holds pickled data that safe '
@@ -67,12 +69,31 @@ def load_local_checkpoint(filename: str, map_location=None):
         raise CorruptCheckpointError(_corrupt_message(filename, error)) from None
 
 
+def _refused_by_safe_loading(filename: str, error: Exception) -> bool:
+    """Whether ``weights_only`` refused real pickled content (rather than failing on bytes
+    that are no pickle at all, which it reports as an unsupported opcode too)."""
+    message = str(error)
+    if 'Weights only load failed' not in message:
+        return False
+    if 'Unsupported operand' not in message or zipfile.is_zipfile(filename):
+        return True
+    try:  # parse the opcodes without running anything: garbage does not parse
+        with open(filename, 'rb') as f:
+            for _ in pickletools.genops(f):
+                pass
+    except Exception:
+        return False
+    return True
+
+
 def _corrupt_message(filename: str, error: Exception) -> str:
     size = osp.getsize(filename)
     # torch's first sentence says what failed; the rest is generic advice
     reason = str(error).split('. ')[0].strip() or 'unexpected end of file'
     if size == 0:
         reason = 'the file is empty'
+    elif isinstance(error, pickle.UnpicklingError):
+        reason = 'neither a zip checkpoint nor a pickle'
     return (f'checkpoint {filename} ({size} bytes) is truncated or corrupt and cannot be '
             f'read ({type(error).__name__}: {reason}). Delete it or use an earlier '
             f'checkpoint, e.g. --resume --cfg-options load_from=<earlier iter_N.pth>.')

@@ -12,12 +12,11 @@ _started = []
 
 
 def _case_and_column(item):
-    params = dict(getattr(getattr(item, 'callspec', None), 'params', {}))
-    family = params.pop('family', None)
+    """Row: the test function; column: its model family. Other parameters (faults,
+    modules, dtypes) are variants of one case, counted together in its cell."""
+    params = getattr(getattr(item, 'callspec', None), 'params', {})
     case = item.originalname[len('test_'):].replace('_', ' ')
-    if params:  # other parameters name variants of the case
-        case += ' [' + ', '.join(str(v) for v in params.values()) + ']'
-    return case, family or ANY_MODEL
+    return case, params.get('family') or ANY_MODEL
 
 
 @pytest.hookimpl(hookwrapper=True)

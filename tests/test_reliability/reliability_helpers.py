@@ -3,6 +3,7 @@ import os
 import os.path as osp
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,10 +70,16 @@ def train(config, work_dir, options, *extra, timeout=300, env=None):
 
 def dist_train(config, nproc, work_dir, options, *extra, timeout=300):
     """Run tools/dist_train.sh (torchrun, gloo on CPU) with ``nproc`` processes."""
-    port = str(20000 + (os.getpid() * 7 + nproc) % 20000)
     return run_tool(['bash', 'tools/dist_train.sh', config, str(nproc), '--work-dir',
                      str(work_dir), *extra, '--cfg-options', *options], timeout=timeout,
-                    env=dict(PYTHON=sys.executable, PORT=port))
+                    env=dict(PYTHON=sys.executable, PORT=str(_free_port())))
+
+
+def _free_port():
+    """A TCP port nobody listens on right now (other test sessions may run torchrun too)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def output(result):

@@ -22,6 +22,12 @@ def _inplace_act(act_cfg: dict) -> nn.Module:
     return build_activation_layer(act_cfg)
 
 
+def _exporting() -> bool:
+    """Traced, scripted or exported: the fast paths below branch on sizes and devices in
+    Python, which a trace would freeze, so the plain layers run instead."""
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
+
+
 def _max_pool_2x2(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
     """``pool(x)`` for the 2x2 / stride-2 / ceil-mode max pool of the downsampler.
 
@@ -31,7 +37,7 @@ def _max_pool_2x2(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
     (``torch.maximum`` would split it, and post-ReLU maps have many tied zeros).
     """
     h, w = x.shape[-2:]
-    if h % 2 or w % 2 or (torch.is_grad_enabled() and x.requires_grad):
+    if _exporting() or h % 2 or w % 2 or (torch.is_grad_enabled() and x.requires_grad):
         return pool(x)
     return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
                          torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
@@ -117,7 +123,7 @@ class FactorizedConvBlock(BaseModule):
         conv = self.depthwise
         pad = conv.padding
         if (x.device.type == 'cpu' and type(conv) is nn.Conv2d and conv.padding_mode == 'zeros'
-                and not isinstance(pad, str) and max(pad) >= 7):
+                and not isinstance(pad, str) and max(pad) >= 7 and not _exporting()):
             # oneDNN's CPU depthwise kernel takes a slow path for an implicit padding of 7 or
             # more (measured 4-9x slower); zero-padding first gives the same values, fast.
             return F.conv2d(F.pad(x, (pad[1], pad[1], pad[0], pad[0])), conv.weight, conv.bias,

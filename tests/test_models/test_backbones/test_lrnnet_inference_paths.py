@@ -38,3 +38,12 @@ def test_inplace_inference_path_equals_autograd_path():
     assert slow.requires_grad
     torch.testing.assert_close(fast, slow.detach(), rtol=0, atol=0)
     assert fast.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_trace_does_not_freeze_the_size_dependent_paths():
+    # An ONNX export traces at one size; the graph must still be right at odd sizes.
+    model = LRNNet(dilations=((1, ), (1, ), (9, )), out_indices=(2, )).eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, torch.randn(1, 3, 64, 96), check_trace=False)
+        x = torch.randn(1, 3, 65, 97)
+        torch.testing.assert_close(traced(x)[0], model(x)[0])
