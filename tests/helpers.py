@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmseg.registry import MODELS
+
+from lrseg_mm.utils import build_segmentor_from_config, replace_sync_bn, strip_pretrained  # noqa: F401,E501
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -19,34 +20,8 @@ def load_config(path: str, **overrides) -> Config:
 
 
 def build_segmentor(config_path: str, bn: bool = True):
-    """Build a config's model with plain BN (SyncBN needs a process group) and no weights."""
-    cfg = load_config(config_path)
-    model_cfg = cfg.model
-    strip_pretrained(model_cfg)
-    if bn:
-        replace_syncbn(model_cfg)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
-
-
-def strip_pretrained(cfg):
-    cfg.pop('pretrained', None)
-    backbone = cfg.get('backbone', {})
-    if backbone.get('init_cfg', None) and backbone.init_cfg.get('type') == 'Pretrained':
-        backbone.init_cfg = None
-
-
-def replace_syncbn(cfg):
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == 'SyncBN':
-                value['type'] = 'BN'
-            else:
-                replace_syncbn(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            replace_syncbn(value)
+    """Build a config's model with no weights; SyncBN becomes BN (it needs a process group)."""
+    return build_segmentor_from_config(osp.join(REPO, config_path), sync_bn_to_bn=bn)
 
 
 def count_params(module: torch.nn.Module) -> int:

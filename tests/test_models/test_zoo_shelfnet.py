@@ -20,7 +20,7 @@ import torch
 from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
-from helpers import (SegmentorTestBase, replace_syncbn, strip_pretrained, build_segmentor,
+from helpers import (SegmentorTestBase, replace_sync_bn, strip_pretrained, build_segmentor,
                      count_params, load_config)
 
 LW18 = 'configs/shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py'
@@ -52,7 +52,7 @@ def build_uninitialised(config):
     """The config's model (SyncBN -> BN, no weights) without init_weights: enough to count."""
     cfg = load_config(config).model
     strip_pretrained(cfg)
-    replace_syncbn(cfg)
+    replace_sync_bn(cfg)
     return MODELS.build(cfg)
 
 
@@ -146,7 +146,7 @@ def test_variant_parameter_counts(config):
 def test_few_iterations_through_the_runner(synthetic_root, tmp_path):
     cfg = load_config(LW18)
     strip_pretrained(cfg.model)
-    replace_syncbn(cfg.model)
+    replace_sync_bn(cfg.model)
     crop = (64, 128)
     cfg.work_dir = str(tmp_path)
     cfg.model.data_preprocessor.size = crop
