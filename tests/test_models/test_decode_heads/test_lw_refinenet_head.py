@@ -81,7 +81,9 @@ def test_resnet_layout_follows_the_official_dataflow():
     x2 = _up(_conv(s[1]['out_conv'], _crp(s[1]['crp'], F.relu(x2))), l1)
     x1 = _conv(s[0]['inputs'][0][1], _conv(s[0]['inputs'][0][0], l1)) + x2
     expected = _classify(head, _crp(s[0]['crp'], F.relu(x1)))
-    assert torch.allclose(head([l1, l2, l3, l4]), expected, rtol=1e-4, atol=1e-4)
+    out = head([l1, l2, l3, l4])
+    # float32 sums in another order (channels-last pooling on CPU): compare to the scale
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
 
 
 def test_mbv2_layout_follows_the_official_dataflow():
