@@ -17,6 +17,15 @@ Usage::
 
     python benchmarks/peer_table.py            # full run (~10 min on a 2-core CPU)
     python benchmarks/peer_table.py --quick    # 2 timed rounds, to check the set-up
+    # issue 13: every model also exported and run in ONNX Runtime and OpenVINO, LRNNet in
+    # INT8 too, at 1 and at 2 threads (one round-robin per thread count)
+    python benchmarks/peer_table.py --backends pytorch onnxruntime openvino --int8 --threads 1 2
+
+With ``--backends``, every model is exported once by the project's exporter (static shape,
+``lrseg_mm.apis.deploy``) and the same random input is run through each backend (the same
+transforms for every model); a second Markdown block gives one column per backend and
+thread count, the CPU model, and issue 13's goal ratios with met / MISSED. At 1 thread a
+goal is judged on CPU time, at more threads on wall time (CPU time then sums the threads).
 
 It writes the generated sections of BENCHMARKS.md (text outside the markers is kept), a PNG
 plot of FPS against parameters annotated with the mIoU the papers / the model zoo report
@@ -30,6 +39,7 @@ import os.path as osp
 import random
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import List, Optional
@@ -39,9 +49,11 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from lrseg_mm.utils import (InferenceRunner, build_segmentor_from_config,  # noqa: E402
-                            count_macs, count_parameters, format_count, fuse_conv_bn)
-from lrseg_mm.utils.benchmark import paired_ratio, replace_marked_block  # noqa: E402
+from bench_common import PEER_FUSERS, paired_ratio, replace_marked_block  # noqa: E402
+from lrseg_mm.apis import load_segmentor, resolve_config_path  # noqa: E402
+from lrseg_mm.apis.deploy import BACKENDS, DeployedRunner, build_backend  # noqa: E402
+from lrseg_mm.utils import (InferenceRunner, count_macs, count_parameters,  # noqa: E402
+                            format_count, fuse_conv_bn)
 
 CITYSCAPES, VOC = (512, 1024), (512, 512)
 
@@ -107,10 +119,49 @@ GOALS = [
 ]
 
 
+# Issue 13's goals, each judged at every measured thread count: (model, reference, limit,
+# variants). Variants name the runtimes: 'fp32' = eager PyTorch, 'onnxruntime'/'openvino'
+# = the exported graph there, '<backend>-int8' = the INT8 graph. ``DEPLOYED`` stands for
+# every measured backend; the backend/eager and INT8 goals are added by deployment_goals.
+DEPLOYED = 'deployed'
+DEPLOY_GOALS = [
+    ('LRNNet', 'ERFNet', 0.45, ('fp32', )),
+    ('LRNNet', 'CGNet', 0.85, ('fp32', )),
+    ('LRNNet', 'CGNet', 0.8, (DEPLOYED, )),
+    ('ShelfNet18-lw', 'BiSeNetV1-R18', 0.9, ('fp32', DEPLOYED)),
+    ('RF-LW-ResNet-50', 'DeepLabV3+-R50-d8', 0.35, ('fp32', DEPLOYED)),
+]
+SELF_GOALS = [('LRNNet', 0.5, 'fp32'), ('LRNNet', 0.6, 'int8')]  # backend / eager, int8 / fp32
+INT8_MODELS = ('LRNNet', )
+
+
+class RandomCalibrationReader:
+    """Random normal calibration inputs: INT8 *speed* does not depend on the ranges."""
+
+    def __init__(self, shape, num: int = 4, seed: int = 0):
+        gen = torch.Generator().manual_seed(seed)
+        self.batches = [torch.randn(1, 3, *shape, generator=gen).numpy() for _ in range(num)]
+        self.rewind()
+
+    def rewind(self):
+        self.set_range(0, len(self.batches))
+
+    def set_range(self, start_index, end_index):
+        self._next, self._end = start_index, min(end_index, len(self.batches))
+
+    def get_next(self):
+        if self._next >= self._end:
+            return None
+        self._next += 1
+        return {'img': self.batches[self._next - 1]}
+
+    def __len__(self):
+        return len(self.batches)
+
+
 def zoo_miou(config: str):
     """mIoU and dataset of a shipped config, from the toolbox's metafile.yaml."""
     import yaml
-    from lrseg_mm.utils.builder import resolve_config_path
     path = resolve_config_path(config)
     relative = config.split('::', 1)[1]
     meta_path = osp.join(osp.dirname(path), 'metafile.yaml')
@@ -142,14 +193,56 @@ def variants_for(device: str, extras: bool = True) -> List[str]:
 
 def make_runner(model, shape, device: str, variant: str) -> InferenceRunner:
     if 'fused' in variant:
-        fuse_conv_bn(model.eval())
+        fuse_conv_bn(model.eval(), extra_fusers=PEER_FUSERS)
     return InferenceRunner(model, shape, 1, device, 'logits', fp16='fp16' in variant,
                            channels_last=variant.endswith('-cl'),
                            cuda_graph=variant.endswith('+graph'))
 
 
-def prepare(entries: List[Entry], device: str, extras: bool, log=print) -> dict:
-    """Build every available model, count parameters/MACs, create the timed runners."""
+def backend_runners(model, entry: Entry, backends, threads: Optional[int], int8: bool,
+                    onnx_dir: str, log=print) -> dict:
+    """Timed runners of a model's exported graph on each non-PyTorch backend (and its INT8
+    graph for :data:`INT8_MODELS` with ``int8``)."""
+    from lrseg_mm.apis.deploy import cached_export
+    runners = {}
+    deployed = [b for b in backends if b != 'pytorch']
+    if not deployed:
+        return runners
+    try:
+        fp32 = cached_export(model, entry.shape, 1, onnx_dir, name=entry.name)
+    except Exception as exc:
+        log(f'{entry.name}: export failed ({exc!r}); no backend columns')
+        return runners
+    int8_file = None
+    if int8 and entry.name in INT8_MODELS:
+        from lrseg_mm.apis.quantize import quantize_int8
+        int8_file = fp32[:-len('.onnx')] + '-int8.onnx'
+        try:
+            if not osp.exists(int8_file):
+                quantize_int8(fp32, int8_file, RandomCalibrationReader(entry.shape))
+        except Exception as exc:
+            log(f'{entry.name}: INT8 quantisation failed ({exc!r})')
+            int8_file = None
+    for backend in deployed:
+        for variant, path in ((backend, fp32), (f'{backend}-int8', int8_file)):
+            if path is None:
+                continue
+            try:
+                runners[variant] = DeployedRunner(
+                    build_backend(backend, onnx_file=path, threads=threads), entry.shape)
+            except Exception as exc:
+                log(f'{entry.name} {variant}: not measured ({exc!r})')
+    return runners
+
+
+def prepare(entries: List[Entry], device: str, extras: bool, log=print,
+            backends=('pytorch', ), threads: Optional[int] = None, int8: bool = False,
+            onnx_dir: Optional[str] = None) -> dict:
+    """Build every available model, count parameters/MACs, create the timed runners.
+
+    ``backends`` other than 'pytorch' add one runner per backend (the exported graph, with
+    ``threads`` CPU threads); without 'pytorch' the eager variants are left out.
+    """
     goal_models = {name for goal in GOALS for name in goal[:2]}
     prepared = {}
     for entry in entries:
@@ -163,8 +256,7 @@ def prepare(entries: List[Entry], device: str, extras: bool, log=print) -> dict:
             entry.miou, entry.miou_source = zoo_miou(entry.config)
         start = time.time()
         try:
-            model = build_segmentor_from_config(config, drop_auxiliary_heads=True,
-                                                eval_mode=True)
+            model = load_segmentor(config, drop_auxiliary_heads=True)
         except Exception as exc:  # a model that does not build is reported, not fatal
             log(f'SKIP {entry.name}: building {entry.config} failed: {exc!r}')
             continue
@@ -175,7 +267,7 @@ def prepare(entries: List[Entry], device: str, extras: bool, log=print) -> dict:
             log(f'{entry.name}: MAC count failed ({exc!r}); reported as n/a')
             macs = None
         runners = {}
-        for variant in variants_for(device, extras):
+        for variant in variants_for(device, extras) if 'pytorch' in backends else []:
             if device == 'cpu' and variant != 'fp32' and entry.name not in goal_models:
                 continue
             try:
@@ -183,6 +275,7 @@ def prepare(entries: List[Entry], device: str, extras: bool, log=print) -> dict:
                                                variant)
             except Exception as exc:
                 log(f'{entry.name} {variant}: not measured ({exc!r})')
+        runners.update(backend_runners(model, entry, backends, threads, int8, onnx_dir, log))
         prepared[entry.name] = dict(entry=entry, params=count_parameters(model), macs=macs,
                                     runners=runners)
         log(f'{entry.name}: {format_count(count_parameters(model))} params, '
@@ -264,6 +357,102 @@ def summarise(prepared: dict, times: dict, device: str) -> dict:
                               ratio_cpu=ratio_cpu, ratio_wall=ratio_wall,
                               met=primary <= limit))
     return dict(rows=rows, goals=goals, rounds=times['rounds'], clock=clock)
+
+
+def deployment_goals(times: dict, clock: str) -> List[dict]:
+    """Issue 13's goal ratios (medians of per-round ratios) from one round-robin's times.
+
+    ``clock`` is 'cpu' or 'wall'. Cross-model goals are evaluated on each variant they
+    name (``DEPLOYED``: every backend measured); LRNNet's backend/eager and INT8/fp32 ratios
+    on every backend; the backend with LRNNet's lowest median is marked ``best``.
+    """
+    series = times[clock]
+    present = {v for (_, v), s in series.items() if s}
+    backends = sorted(v for v in present if v in BACKENDS)
+
+    def ratio(a, b):
+        if not series.get(a) or not series.get(b):
+            return None
+        return paired_ratio(series[a], series[b])
+
+    lrnnet = {b: statistics.median(series[('LRNNet', b)]) for b in backends
+              if series.get(('LRNNet', b))}
+    best = min(lrnnet, key=lrnnet.get) if lrnnet else None
+    goals = []
+
+    def add(goal, variant, value, limit):
+        if value is not None:
+            goals.append(dict(goal=goal, variant=variant, ratio=value, limit=limit,
+                              met=value <= limit, best=variant == best))
+
+    for model, reference, limit, variants in DEPLOY_GOALS:
+        for variant in [b for v in variants for b in (backends if v == DEPLOYED else [v])]:
+            add(f'{model} <= {limit:g} x {reference}', variant,
+                ratio((model, variant), (reference, variant)), limit)
+    for model, limit, kind in SELF_GOALS:
+        for backend in backends:
+            if kind == 'fp32':
+                add(f'{model} {{backend}} <= {limit:g} x {model} eager', backend,
+                    ratio((model, backend), (model, 'fp32')), limit)
+            else:
+                add(f'{model} INT8 <= {limit:g} x {model} fp32, same backend',
+                    f'{backend}-int8', ratio((model, f'{backend}-int8'), (model, backend)),
+                    limit)
+    for g in goals:
+        g['goal'] = g['goal'].replace('{backend}', g['variant'])
+    return goals
+
+
+def deployment_markdown(runs: dict, device: str) -> str:
+    """The Markdown of the backend columns: ``runs`` maps threads -> (summary, goals)."""
+    cpu_name = device_description(device).split(',')[0]
+    variants = []
+    for summary, _ in runs.values():
+        for row in summary['rows'].values():
+            variants += [v for v in row['variants'] if v not in variants]
+    order = ['fp32'] + [v for b in BACKENDS for v in (b, f'{b}-int8')]
+    variants = [v for v in order if v in variants]
+    label = {'fp32': 'pytorch'}
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on **{cpu_name}** ({os.cpu_count()} "
+        f"cores); torch {torch.__version__}, {versions()}. Batch 1, random input, `logits` "
+        'graph (network + resize to the input size) exported once per model by '
+        '`lrseg_mm.apis.export_onnx` (static shape) and run the same way for every model; '
+        'INT8 = `lrseg_mm.apis.quantize.quantize_int8` (QDQ, per-channel weights; '
+        'calibrated on random input, which does not change its speed). Medians over '
+        'round-robin rounds; ms = CPU time at 1 thread, wall time at more threads.', '',
+        '| model | ' + ' | '.join(f"{label.get(v, v)}, {t} thr" for t in runs
+                                   for v in variants) + ' |',
+        '|---|' + '---:|' * (len(variants) * len(runs))]
+    names = []
+    for summary, _ in runs.values():
+        names += [n for n in summary['rows'] if n not in names]
+    for name in names:
+        cells = []
+        for threads, (summary, _) in runs.items():
+            row = summary['rows'].get(name, {'variants': {}})
+            key = 'cpu_ms' if threads == 1 else 'wall_ms'
+            cells += [f"{row['variants'][v][key]:.0f}" if v in row['variants'] else '-'
+                      for v in variants]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    lines += ['', '| threads | goal | variant | ratio | result |', '|---:|---|---|---:|---|']
+    for threads, (_, goals) in runs.items():
+        for g in goals:
+            mark = ' (best backend)' if g['best'] else ''
+            lines.append(f"| {threads} | {g['goal']} | {label.get(g['variant'], g['variant'])}"
+                         f"{mark} | {g['ratio']:.3f} | {'met' if g['met'] else 'MISSED'} |")
+    return '\n'.join(lines)
+
+
+def versions() -> str:
+    """Versions of the deployment runtimes that are installed."""
+    found = []
+    for name in ('onnxruntime', 'openvino'):
+        try:
+            found.append(f'{name} {__import__(name).__version__.split("-")[0]}')
+        except ImportError:
+            pass
+    return ', '.join(found) or 'no deployment runtime'
 
 
 def device_description(device: str) -> str:
@@ -429,8 +618,16 @@ def parse_args(argv=None):
     parser.add_argument('--budget-s', type=float, default=300,
                         help='stop timed rounds after this many seconds (at least 3 rounds)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None)
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch CPU threads (default 1, see BENCHMARKS.md)')
+    parser.add_argument('--threads', type=int, nargs='+', default=[1],
+                        help='CPU threads of torch and the backends (default 1, see '
+                        'BENCHMARKS.md); several values: one round-robin per value')
+    parser.add_argument('--backends', nargs='+', choices=BACKENDS, default=['pytorch'],
+                        help="runtimes: 'pytorch' (eager; the default) and the exported "
+                        'graph in onnxruntime / openvino (one column each)')
+    parser.add_argument('--int8', action='store_true',
+                        help='with --backends: also time the INT8 graph of LRNNet')
+    parser.add_argument('--onnx-dir', default=None,
+                        help='where exported graphs are cached (default: a temporary folder)')
     parser.add_argument('--no-extras', action='store_true',
                         help='on CPU, skip the BN-folded and channels-last columns of the '
                         'goal models')
@@ -445,6 +642,10 @@ def parse_args(argv=None):
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.quick:
         args.rounds, args.warmup, args.budget_s = 2, 1, None
+    if min(args.threads) < 1:
+        parser.error('--threads must be >= 1')
+    if args.device == 'cuda' and args.backends != ['pytorch']:
+        parser.error('--backends onnxruntime/openvino are CPU backends: use --device cpu')
     return args
 
 
@@ -458,12 +659,27 @@ def main(argv=None):
                                                               f'{suffix}.png'),
              saved.get('device_name'))
         return saved['summary']
-    torch.set_num_threads(args.threads)
     started = time.time()
-    entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
-    prepared = prepare(entries, args.device, extras=not args.no_extras)
-    times = round_robin(prepared, args.rounds, args.warmup, args.budget_s)
-    summary = summarise(prepared, times, args.device)
+    print(f'device: {device_description(args.device)}')
+    onnx_dir = args.onnx_dir or tempfile.mkdtemp(prefix='peer_table_onnx_')
+    runs = {}
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
+        prepared = prepare(entries, args.device, extras=not args.no_extras,
+                           backends=args.backends, threads=threads, int8=args.int8,
+                           onnx_dir=onnx_dir)
+        times = round_robin(prepared, args.rounds, args.warmup, args.budget_s)
+        run_summary = summarise(prepared, times, args.device)
+        clock = 'cpu' if threads == 1 and args.device == 'cpu' else 'wall'
+        runs[threads] = (run_summary, deployment_goals(times, clock))
+        del prepared
+    summary = runs[args.threads[0]][0]
+    torch.set_num_threads(args.threads[0])  # the main table describes the first run
+    deployment = None
+    if args.backends != ['pytorch'] or len(args.threads) > 1:
+        deployment = deployment_markdown(runs, args.device)
+        print(deployment)
     suffix = 'cpu' if args.device == 'cpu' else 'gpu'
     plot_rel = f'benchmarks/fps_vs_params_{suffix}.png'
     table = markdown(summary, args.device, None if args.no_write else plot_rel)
@@ -481,6 +697,8 @@ def main(argv=None):
     text = open(args.output).read() if osp.exists(args.output) else ''
     table += f'\n\nWhole run (set-up, rounds, SVN benchmark): {total:.0f} s.'
     text = replace_marked_block(text, f'peer-table-{suffix}', table)
+    if deployment is not None:
+        text = replace_marked_block(text, f'deploy-backends-{suffix}', deployment)
     if svn is not None:
         text = replace_marked_block(text, svn_vs_nonlocal.BLOCK_NAME + f'-{suffix}',
                                     svn_vs_nonlocal.markdown(svn))
@@ -488,6 +706,7 @@ def main(argv=None):
         f.write(text)
     with open(osp.join(REPO, f'benchmarks/peer_table_{suffix}.json'), 'w') as f:
         json.dump(dict(summary=summary, svn=svn, seconds=total, device=args.device,
+                       deployment={t: dict(summary=s, goals=g) for t, (s, g) in runs.items()},
                        device_name=device_description(args.device),
                        torch=torch.__version__), f, indent=1, default=str)
     return summary

@@ -15,7 +15,7 @@ The attention blocks alone are compared as well: ``SVNBlock(128, 32)`` vs mmcv's
 ``NonLocal2d(128, reduction=4)`` (also 32 inner channels). Time is measured round-robin
 (the four modules alternate, so background load hits them alike), as wall time and as the
 process's CPU time per call; peak memory is the allocator peak during one call (see
-``lrseg_mm.utils.benchmark.peak_cpu_memory`` / ``peak_cuda_memory``).
+``bench_common.peak_cpu_memory`` / ``peak_cuda_memory``).
 
 Run ``python benchmarks/svn_vs_nonlocal.py [--rounds N] [--write]``; ``--write`` updates
 the SVN section of BENCHMARKS.md.
@@ -28,9 +28,10 @@ import time
 import torch
 import torch.nn as nn
 
+from bench_common import (paired_ratio, peak_cpu_memory, peak_cuda_memory,
+                          replace_marked_block)
 from lrseg_mm.utils import count_macs, count_parameters, format_count, measure
-from lrseg_mm.utils.benchmark import (paired_ratio, peak_cpu_memory, peak_cuda_memory,
-                                      replace_marked_block, synchronize)
+from lrseg_mm.utils.benchmark import synchronize
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BLOCK_NAME = 'svn-vs-nonlocal'

@@ -1,11 +1,9 @@
 """lrseg-mm: light-weight real-time segmentation models for MMSegmentation 1.x.
 
-Importing the package registers its models and datasets in mmseg's registries and applies
-the compatibility fixes of :mod:`lrseg_mm.engine.compat`.
+Importing the package registers its models, datasets and engine extensions in the
+registries (mmseg's, and mmengine's runner registry) and changes nothing else: the Runner,
+DDP wrapper and hooks of :mod:`lrseg_mm.engine` act only where a config selects them.
 """
-from . import datasets, models  # noqa: F401  (registers modules)
-from .engine import apply_all as _apply_compat_fixes
+from . import datasets, engine, models  # noqa: F401  (registers modules)
 
 __version__ = '0.1.0'
-
-_apply_compat_fixes()

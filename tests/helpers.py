@@ -6,9 +6,10 @@ import sys
 
 import pytest
 import torch
+import torch.nn as nn
 from mmengine.config import Config
 
-from lrseg_mm.utils import build_segmentor_from_config, replace_sync_bn, strip_pretrained  # noqa: F401,E501
+from lrseg_mm.apis import load_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -19,9 +20,44 @@ def load_config(path: str, **overrides) -> Config:
     return cfg
 
 
-def build_segmentor(config_path: str, bn: bool = True):
-    """Build a config's model with no weights; SyncBN becomes BN (it needs a process group)."""
-    return build_segmentor_from_config(osp.join(REPO, config_path), sync_bn_to_bn=bn)
+def build_segmentor(config_path: str):
+    """A config's model in training mode, built as tools and benchmarks build it
+    (:func:`lrseg_mm.apis.load_segmentor`: SyncBN -> BN, untrained weights)."""
+    return load_segmentor(osp.join(REPO, config_path)).train()
+
+
+def strip_pretrained(cfg):
+    """Remove ``pretrained`` keys and ``Pretrained`` init_cfgs from a model config, in place
+    (for tests that train a config through the Runner, which would download them)."""
+    if isinstance(cfg, dict):
+        cfg.pop('pretrained', None)
+        init_cfg = cfg.get('init_cfg', None)
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            cfg['init_cfg'] = None
+        elif isinstance(init_cfg, list):
+            cfg['init_cfg'] = [c for c in init_cfg
+                               if not (isinstance(c, dict) and c.get('type') == 'Pretrained')]
+        for value in cfg.values():
+            strip_pretrained(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            strip_pretrained(value)
+    return cfg
+
+
+def replace_sync_bn(cfg):
+    """Turn every ``norm_cfg`` of type ``SyncBN`` into ``BN``, in place, at any depth (for
+    tests that train a config in one process without the Runner's own revert)."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == 'SyncBN':
+                value['type'] = 'BN'
+            else:
+                replace_sync_bn(value)
+    elif isinstance(cfg, (list, tuple)):
+        for value in cfg:
+            replace_sync_bn(value)
+    return cfg
 
 
 def count_params(module: torch.nn.Module) -> int:
@@ -100,16 +136,36 @@ class SegmentorTestBase:
         other.load_state_dict(torch.load(path, weights_only=True), strict=True)
         x = torch.randn(1, 3, *self.small_size)
         with torch.no_grad():
-            assert torch.allclose(model._forward(x), other._forward(x), atol=1e-5)
+            # same weights, kernels and input in one process: bit for bit the same
+            assert torch.equal(model._forward(x), other._forward(x))
 
 
 LRNNET_SYNTHETIC = 'configs/lrnnet/lrnnet_1xb8-600i_synthetic-128x256.py'
 
 
-def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128)):
-    """--cfg-options that shrink a config to a few iterations on 64x128 crops."""
+def _resize_and_crop_options(config, crop):
+    """Options that make the train pipeline's resize and crop steps produce ``crop``,
+    found by type (a family may put a colour transform or a choice of scales first)."""
     h, w = crop
-    return [
+    pipeline = load_config(config).train_dataloader.dataset.pipeline
+    options = []
+    for index, transform in enumerate(pipeline):
+        key = f'train_dataloader.dataset.pipeline.{index}'
+        if transform['type'] == 'RandomResize':
+            options.append(f'{key}.scale=({w},{h})')
+        elif transform['type'] == 'RandomChoiceResize':
+            options.append(f'{key}.scales=[({w},{h})]')
+        elif transform['type'] == 'RandomCrop':
+            options.append(f'{key}.crop_size=({h},{w})')
+    assert len(options) == 2, f'{config}: expected one resize and one crop step, {options}'
+    return options
+
+
+def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128),
+                 config=LRNNET_SYNTHETIC):
+    """--cfg-options that shrink ``config`` to a few iterations on 64x128 crops."""
+    h, w = crop
+    return _resize_and_crop_options(config, crop) + [
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
@@ -117,8 +173,6 @@ def tiny_options(data_root, max_iters, ckpt_interval=2, batch=2, crop=(64, 128))
         'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
-        f'train_dataloader.dataset.pipeline.2.scale=({w},{h})',
-        f'train_dataloader.dataset.pipeline.3.crop_size=({h},{w})',
         f'model.data_preprocessor.size=({h},{w})',
         f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
         f'param_scheduler.0.end={max_iters}',
@@ -140,3 +194,19 @@ def run_tool(args, timeout=300, env=None):
 
 def python_tool(script, *args, **kwargs):
     return run_tool([sys.executable, osp.join(REPO, script), *args], **kwargs)
+
+def randomise_bn(model):
+    """Non-trivial running statistics and affine parameters, so folding is exercised."""
+    gen = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.rand(n, generator=gen) - 0.5)
+            m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.rand(n, generator=gen) - 0.5)
+    return model
+
+
+def count_bn(model):
+    return sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())

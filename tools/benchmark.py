@@ -6,10 +6,16 @@ Examples::
     python tools/benchmark.py CONFIG --shape 512 1024 --iters 50 --json out.json
     python tools/benchmark.py CONFIG --device cuda --fp16 --cuda-graph
     python tools/benchmark.py CONFIG --toolbox-protocol   # mmseg benchmark.py's protocol
+    python tools/benchmark.py CONFIG --backend onnxruntime --threads 2   # exported graph
+    python tools/benchmark.py CONFIG --backend openvino --onnx model_int8.onnx
 
-The model is built from the config with SyncBN -> BN and pretrained weights removed (random
-weights time the same), put in eval mode, and called on one fixed random batch between
-device synchronisations. See ``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
+The model is built from the config by ``lrseg_mm.apis.load_segmentor`` (the toolbox's
+``init_model``, SyncBN -> BN, untrained weights, which time the same), in eval mode, and
+called on one fixed random batch between device synchronisations. See ``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
+With ``--backend onnxruntime|openvino`` the model is exported once with the project's
+exporter (static shape, ``logits`` mode) and the backend's session is timed with the same
+warm-up/timed-call protocol (``lrseg_mm.apis.deploy``); ``--onnx FILE`` times a given
+file instead (e.g. an INT8 model from ``tools/quantize_onnx.py``).
 """
 import argparse
 import json
@@ -20,8 +26,10 @@ import platform
 import torch
 from mmengine.config import DictAction
 
-from lrseg_mm.utils import (InferenceRunner, build_segmentor_from_config, count_parameters,
-                            format_count, fuse_conv_bn, latency_stats, measure, toolbox_fps)
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.apis.deploy import BACKENDS, DeployedRunner, build_backend
+from lrseg_mm.utils import (InferenceRunner, count_parameters, format_count, fuse_conv_bn,
+                            latency_stats, measure, toolbox_fps)
 from lrseg_mm.utils.benchmark import MODES, TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
 
 
@@ -50,6 +58,11 @@ def parse_args(argv=None):
                         help='default: cuda when available, else cpu')
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads for torch (default: torch\'s own choice)')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help="runtime: 'pytorch' (eager, default), or the exported ONNX graph "
+                        "in 'onnxruntime' or 'openvino' (CPU, logits mode)")
+    parser.add_argument('--onnx', metavar='FILE',
+                        help='time this ONNX file on --backend instead of exporting CONFIG')
     parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
     parser.add_argument('--toolbox-protocol', action='store_true',
                         help=f"mmseg benchmark.py's protocol: batch 1, {TOOLBOX_WARMUP} "
@@ -63,7 +76,8 @@ def parse_args(argv=None):
         args.batch, args.mode = 1, 'predict'
         args.warmup, args.iters = TOOLBOX_WARMUP, TOOLBOX_TOTAL_ITERS - TOOLBOX_WARMUP
     if args.device is None:
-        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        cuda = torch.cuda.is_available() and args.backend == 'pytorch'
+        args.device = 'cuda' if cuda else 'cpu'
     for name in ('batch', 'iters'):
         if getattr(args, name) < 1:
             parser.error(f'--{name} must be >= 1')
@@ -73,6 +87,17 @@ def parse_args(argv=None):
         parser.error('--shape must be positive')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
+    if args.onnx and args.backend == 'pytorch':
+        parser.error('--onnx needs --backend onnxruntime or openvino')
+    if args.backend != 'pytorch':
+        unsupported = [name for name, on in (
+            ('--device cuda', args.device != 'cpu'),
+            (f'--mode {args.mode}', args.mode != 'logits'), ('--fp16', args.fp16),
+            ('--channels-last', args.channels_last), ('--cuda-graph', args.cuda_graph),
+            ('--toolbox-protocol', args.toolbox_protocol)) if on]
+        if unsupported:
+            parser.error(f'--backend {args.backend} runs the exported logits graph on the '
+                         f'CPU; not with {", ".join(unsupported)}')
     return args
 
 
@@ -96,19 +121,25 @@ def run(args) -> dict:
     if args.device == 'cuda':
         # The toolbox's benchmark turns cuDNN autotuning off; our own protocol turns it on.
         torch.backends.cudnn.benchmark = not args.toolbox_protocol
-    model = build_segmentor_from_config(args.config, cfg_options=args.cfg_options,
-                                        drop_auxiliary_heads=True, eval_mode=True)
+    model = load_segmentor(args.config, cfg_options=args.cfg_options,
+                           drop_auxiliary_heads=True)
     params = count_parameters(model)
     fused = fuse_conv_bn(model) if args.fuse_conv_bn else 0
-    runner = InferenceRunner(model, tuple(args.shape), args.batch, args.device, args.mode,
-                             fp16=args.fp16, channels_last=args.channels_last,
-                             cuda_graph=args.cuda_graph)
+    if args.backend == 'pytorch':
+        runner = InferenceRunner(model, tuple(args.shape), args.batch, args.device, args.mode,
+                                 fp16=args.fp16, channels_last=args.channels_last,
+                                 cuda_graph=args.cuda_graph)
+    else:
+        deployed = build_backend(args.backend, model, tuple(args.shape), args.batch,
+                                 threads=args.threads, onnx_file=args.onnx)
+        runner = DeployedRunner(deployed, tuple(args.shape), args.batch)
     times = measure(runner, args.iters, args.warmup, progress=not args.no_progress,
                     desc=osp.basename(args.config))
     stats = latency_stats(times[args.warmup:], args.batch)
     result = dict(
         config=args.config, device=args.device, device_name=device_name(args.device),
-        torch=torch.__version__, threads=torch.get_num_threads(), shape=list(args.shape),
+        torch=torch.__version__, backend=args.backend, onnx=args.onnx,
+        threads=args.threads or torch.get_num_threads(), shape=list(args.shape),
         mode=args.mode, fp16=args.fp16, channels_last=args.channels_last,
         cuda_graph=args.cuda_graph, fused_conv_bn=fused, params=params,
         warmup=args.warmup, **stats.to_dict())
@@ -129,6 +160,8 @@ def report(result: dict) -> str:
         f"params: {format_count(result['params'])} ({result['params']:,}, auxiliary heads "
         'excluded)',
         f"device: {result['device']} - {result['device_name']}",
+        f"backend: {result['backend']}" + (f" ({result['onnx']})" if result['onnx'] else '')
+        + f", {result['threads']} thread(s)",
         f"input: {result['batch_size']}x3x{h}x{w} {precision} {layout}, mode "
         f"'{result['mode']}'" + (f" ({', '.join(extras)})" if extras else ''),
         f"latency over {result['iters']} calls ({result['warmup']} warm-up): "

@@ -22,7 +22,7 @@ import sys
 
 from mmengine.config import DictAction
 
-import lrseg_mm  # noqa: F401  (registers modules and applies the compat fixes)
+import lrseg_mm  # noqa: F401  (registers modules)
 from lrseg_mm.apis import (calibrate_untrained, export_onnx, float32_rounding_error,
                            load_segmentor, onnxruntime_parity)
 

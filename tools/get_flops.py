@@ -19,8 +19,8 @@ import json
 import torch
 from mmengine.config import DictAction
 
-from lrseg_mm.utils import (build_segmentor_from_config, count_macs, count_parameters,
-                            format_count)
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.utils import count_macs, count_parameters, format_count
 
 
 def parse_args(argv=None):
@@ -41,8 +41,7 @@ def parse_args(argv=None):
 
 def complexity(config, shape, cfg_options=None) -> dict:
     """Parameters and MACs of a config's segmentor on one ``shape`` image."""
-    model = build_segmentor_from_config(config, cfg_options=cfg_options,
-                                        drop_auxiliary_heads=True, eval_mode=True)
+    model = load_segmentor(config, cfg_options=cfg_options, drop_auxiliary_heads=True)
     h, w = shape
     report = count_macs(model, torch.randn(1, 3, h, w))
     return dict(config=config, shape=[h, w], params=count_parameters(model),

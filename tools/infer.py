@@ -17,7 +17,7 @@ import sys
 import torch
 from mmengine.config import DictAction
 
-import lrseg_mm  # noqa: F401  (registers modules and applies the compat fixes)
+import lrseg_mm  # noqa: F401  (registers modules)
 from lrseg_mm.apis import UnreadableImageError, collect_images, infer_images, load_segmentor
 
 

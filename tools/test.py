@@ -4,9 +4,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import lrseg_mm  # noqa: F401  (registers modules and applies the compat fixes)
+import lrseg_mm  # noqa: F401  (registers modules)
 
 
 def parse_args(argv=None):
@@ -49,10 +50,26 @@ def enable_visualization(cfg, args):
     return cfg
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+def enable_tta(cfg):
+    """Test with test-time augmentation: the config's ``tta_pipeline`` and ``tta_model``.
+
+    Raises:
+        ValueError: Naming the keys the config lacks.
+    """
+    missing = [key for key in ('tta_pipeline', 'tta_model') if not cfg.get(key)]
+    if missing:
+        raise ValueError(f'--tta needs {" and ".join(missing)} in the config '
+                         f'{cfg.filename}; the toolbox defines tta_model in '
+                         "mmseg::_base_/default_runtime.py and tta_pipeline in its dataset "
+                         'configs (e.g. mmseg::_base_/datasets/cityscapes.py)')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+    return cfg
+
+
+def build_config(args):
+    """The config of a test run: ``args`` applied to the config file."""
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -65,13 +82,19 @@ def main(argv=None):
     if args.show or args.show_dir:
         cfg = enable_visualization(cfg, args)
     if args.tta:
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
+        cfg = enable_tta(cfg)
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
-    runner = Runner.from_cfg(cfg)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = build_config(args)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     return runner.test()
 
 

@@ -7,10 +7,10 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import lrseg_mm  # noqa: F401  (registers modules and applies the compat fixes)
-from lrseg_mm.engine import RNGStateHook
+import lrseg_mm  # noqa: F401  (registers modules)
 
 
 def parse_args(argv=None):
@@ -50,21 +50,11 @@ def build_config(args) -> Config:
         cfg.optim_wrapper.type = ('AmpOptimWrapper'
                                   if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    add_rng_state_hook(cfg)
     cfg.resume = args.resume
     return cfg
 
 
 AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper')
-
-
-def add_rng_state_hook(cfg: Config) -> None:
-    """Make sure the run saves and restores torch's RNG state, so that a resumed run's
-    dropout equals an uninterrupted run's (lrseg_mm.engine.RNGStateHook)."""
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') in ('RNGStateHook', RNGStateHook) for h in hooks):
-        hooks.append(dict(type='RNGStateHook'))
-    cfg.custom_hooks = hooks
 
 
 def main(argv=None):
@@ -73,7 +63,8 @@ def main(argv=None):
     if args.resume and not _has_checkpoint(cfg.work_dir):
         print_log(f'--resume: no checkpoint in {cfg.work_dir}, starting from scratch',
                   logger='current', level=logging.WARNING)
-    runner = Runner.from_cfg(cfg)
+    # as the toolbox's tools/train.py: our configs select lrseg_mm's LrsegRunner this way
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
 
 

@@ -1,7 +1,7 @@
 # LRNNet (Model C) on CamVid (SegNet split, 11 classes), 360x480, trained from scratch.
 _base_ = [
     '../_base_/models/lrnnet.py', '../_base_/datasets/camvid.py',
-    'mmseg::_base_/default_runtime.py', '../_base_/schedules/adam_poly_160k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/adam_poly_160k.py'
 ]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 crop_size = (360, 480)

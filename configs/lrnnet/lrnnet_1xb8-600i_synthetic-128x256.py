@@ -1,7 +1,7 @@
 # The embedded default (`make demo`): LRNNet on synthetic street scenes, CPU-sized.
 _base_ = [
     '../_base_/models/lrnnet.py', '../_base_/datasets/synthetic_streets.py',
-    'mmseg::_base_/default_runtime.py', '../_base_/schedules/adam_poly_160k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/adam_poly_160k.py'
 ]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 crop_size = (128, 256)

@@ -4,7 +4,7 @@
 # decay replaces the official multi-stage step schedule.
 _base_ = [
     '../_base_/models/lw-refinenet_r50.py', 'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 crop_size = (512, 1024)

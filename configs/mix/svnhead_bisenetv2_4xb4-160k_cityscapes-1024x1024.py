@@ -1,6 +1,9 @@
 # LRNNet's SVN head on the toolbox's BiSeNetV2 (the aggregated detail/semantic output: 1/8,
 # 128 channels), in the toolbox's BiSeNetV2 recipe with its four auxiliary heads.
-_base_ = 'mmseg::bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py'
+_base_ = [
+    'mmseg::bisenetv2/bisenetv2_fcn_4xb4-160k_cityscapes-1024x1024.py',
+    '../_base_/lrseg_engine.py'
+]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

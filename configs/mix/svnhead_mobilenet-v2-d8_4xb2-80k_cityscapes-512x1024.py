@@ -1,6 +1,9 @@
 # LRNNet's SVN head on the toolbox's MobileNetV2 (dilated to output stride 8, last stage's
 # 320 channels), in the toolbox's MobileNetV2 recipe: ImageNet weights, SGD, 80k iterations.
-_base_ = 'mmseg::mobilenet_v2/mobilenet-v2-d8_fcn_4xb2-80k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::mobilenet_v2/mobilenet-v2-d8_fcn_4xb2-80k_cityscapes-512x1024.py',
+    '../_base_/lrseg_engine.py'
+]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

@@ -1,7 +1,10 @@
 # LRNNet's SVN head on the toolbox's MobileNetV3-Large (output stride 8, 960 channels), in
 # the toolbox's LR-ASPP recipe: ImageNet weights, SGD, batch 4 per GPU. (The toolbox names
 # that config 320k, but its train_cfg runs schedule_160k's 160k iterations.)
-_base_ = 'mmseg::mobilenet_v3/mobilenet-v3-d8_lraspp_4xb4-320k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::mobilenet_v3/mobilenet-v3-d8_lraspp_4xb4-320k_cityscapes-512x1024.py',
+    '../_base_/lrseg_engine.py'
+]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', eps=0.001, requires_grad=True)
 model = dict(

@@ -1,6 +1,9 @@
 # LRNNet's SVN head on the toolbox's ResNet-18 (V1c, dilated to output stride 8), in the
 # toolbox's FCN recipe: ImageNet weights, SGD, 80k iterations, FCN auxiliary head on stage 3.
-_base_ = 'mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+    '../_base_/lrseg_engine.py'
+]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

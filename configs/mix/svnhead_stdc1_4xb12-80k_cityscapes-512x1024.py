@@ -1,6 +1,9 @@
 # LRNNet's SVN head on the toolbox's STDC1 context path (the feature-fusion output: 1/8,
 # 256 channels), in the toolbox's STDC recipe, which keeps its auxiliary and detail heads.
-_base_ = 'mmseg::stdc/stdc1_4xb12-80k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::stdc/stdc1_4xb12-80k_cityscapes-512x1024.py',
+    '../_base_/lrseg_engine.py'
+]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(

@@ -2,7 +2,7 @@
 # FCN auxiliary head as on VOC, 19 classes.
 _base_ = [
     '../_base_/models/shelfnet_r50.py', 'mmseg::_base_/datasets/cityscapes_768x768.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 crop_size = (768, 768)

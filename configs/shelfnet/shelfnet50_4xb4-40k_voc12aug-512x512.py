@@ -4,7 +4,7 @@
 # head and auxiliary head lr x10, poly 0.9) and losses (CE + 0.2 SE + 0.5 FCN aux).
 _base_ = [
     '../_base_/models/shelfnet_r50.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 custom_imports = dict(imports=['lrseg_mm'], allow_failed_imports=False)
 crop_size = (512, 512)

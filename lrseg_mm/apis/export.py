@@ -161,7 +161,9 @@ def export_onnx(segmentor: nn.Module,
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export')
         torch.onnx.export(
-            SegmentorForExport(segmentor), (dummy, ), out_file, dynamo=False,
+            # the wrapper in eval mode: the exporter restores the wrapper's mode afterwards,
+            # recursively, and a fresh module's is training (it left the model training)
+            SegmentorForExport(segmentor).eval(), (dummy, ), out_file, dynamo=False,
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes=dynamic_axes, opset_version=opset_version,
             do_constant_folding=True)

@@ -1,13 +1,24 @@
-from .checkpoint import CorruptCheckpointError, UnsafeCheckpointError, load_local_checkpoint
-from .compat import (allow_mmengine_checkpoints, apply_all, enable_cpu_distributed,
-                     register_safe_checkpoint_loader)
+"""Training and checkpoint extensions our configs select; nothing is patched on import.
+
+``configs/_base_/default_runtime.py`` opts in with ``runner_type='LrsegRunner'``,
+``model_wrapper_cfg=dict(type='CPUCapableDistributedDataParallel', ...)`` and
+``custom_hooks=[SafeCheckpointLoadingHook, RNGStateHook]``; ``tools/train.py --amp`` picks
+``CPUAmpOptimWrapper`` on machines without CUDA.
+"""
+from .checkpoint import (CorruptCheckpointError, SafeCheckpointLoadingHook,
+                         UnsafeCheckpointError, checkpoint_errors_named, explain_load_error,
+                         load_local_checkpoint, safe_checkpoint_globals,
+                         safe_checkpoint_loading)
 from .optim_wrappers import CPUAmpOptimWrapper
+from .optim_wrapper_constructor import NormBiasDecayOptimWrapperConstructor  # noqa: F401
 from .rng_state_hook import RNGStateHook
+from .runner import CPUCapableDistributedDataParallel, LrsegRunner
 from .sync_bn import CPUSyncBatchNorm, convert_cpu_sync_batchnorm
 
 __all__ = [
-    'CPUAmpOptimWrapper', 'CPUSyncBatchNorm', 'CorruptCheckpointError', 'RNGStateHook',
-    'UnsafeCheckpointError', 'allow_mmengine_checkpoints', 'apply_all',
-    'convert_cpu_sync_batchnorm', 'enable_cpu_distributed', 'load_local_checkpoint',
-    'register_safe_checkpoint_loader'
+    'CPUAmpOptimWrapper', 'CPUCapableDistributedDataParallel', 'CPUSyncBatchNorm',
+    'CorruptCheckpointError', 'LrsegRunner', 'RNGStateHook', 'SafeCheckpointLoadingHook',
+    'UnsafeCheckpointError', 'checkpoint_errors_named', 'convert_cpu_sync_batchnorm',
+    'explain_load_error', 'load_local_checkpoint', 'safe_checkpoint_globals',
+    'safe_checkpoint_loading'
 ]

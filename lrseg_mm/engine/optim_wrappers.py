@@ -12,8 +12,9 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
     mmengine's :class:`AmpOptimWrapper` refuses to start without an accelerator, and its
     autocast allows only bfloat16 on CPU. This wrapper autocasts with ``torch.autocast('cpu')``
     in ``dtype`` (bfloat16 or float16) and scales losses with ``torch.amp.GradScaler('cpu')``
-    for float16 (bfloat16 has float32's range and needs no scaling). Everything else, state
-    dicts included, is :class:`AmpOptimWrapper`'s, so checkpoints resume either way.
+    for float16 (bfloat16 has float32's range and needs no scaling). Everything else is
+    :class:`AmpOptimWrapper`'s; the state dict leaves out a disabled (bfloat16) scaler, so
+    checkpoints resume either way, under CPU or GPU ``--amp``.
 
     Args:
         loss_scale (str | float | dict): ``'dynamic'``, a static scale or GradScaler keyword
@@ -45,6 +46,28 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
         else:
             raise TypeError(f"loss_scale must be 'dynamic', a float or a dict, got "
                             f'{loss_scale!r}')
+
+    def state_dict(self) -> dict:
+        """The optimizer's state, plus ``'loss_scaler'`` when loss scaling is on (float16).
+
+        A disabled GradScaler's state is empty, and mmengine's GPU ``AmpOptimWrapper``
+        refuses to load an empty scaler state, so a bfloat16 checkpoint leaves the key out:
+        it then resumes under GPU float16 ``--amp`` with a fresh scaler.
+        """
+        state_dict = OptimWrapper.state_dict(self)
+        if self.loss_scaler.is_enabled():
+            state_dict['loss_scaler'] = self.loss_scaler.state_dict()
+        return state_dict
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load :meth:`state_dict`'s output, or ``AmpOptimWrapper``'s.
+
+        An empty ``'loss_scaler'`` entry (a bfloat16 checkpoint written before
+        :meth:`state_dict` left it out) is skipped, so the scaler starts fresh.
+        """
+        if not state_dict.get('loss_scaler', True):
+            state_dict = {k: v for k, v in state_dict.items() if k != 'loss_scaler'}
+        super().load_state_dict(state_dict)
 
     @contextmanager
     def optim_context(self, model):

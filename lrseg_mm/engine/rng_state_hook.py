@@ -24,7 +24,8 @@ class RNGStateHook(Hook):
     rank 0 restores it and the others keep their freshly seeded streams (a warning says
     so). A checkpoint without the key (written without this hook) resumes with a warning.
 
-    tools/train.py adds this hook to every config that lacks it.
+    Every family's config lists it in ``custom_hooks`` (``configs/_base_/lrseg_engine.py``),
+    so it acts under the toolbox's ``tools/train.py`` as under ours.
 
     Args:
         priority (str | int): Hook priority. Default: 'NORMAL'.

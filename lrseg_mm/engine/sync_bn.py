@@ -3,8 +3,8 @@
 ``torch.nn.SyncBatchNorm`` refuses CPU tensors once a process group with more than one
 process exists, and DDP refuses CPU modules that contain it. So that ``SyncBN`` configs run
 unchanged under ``--launcher pytorch`` on CPU, :func:`convert_cpu_sync_batchnorm` swaps those
-layers for :class:`CPUSyncBatchNorm` right before DDP wraps a CPU model (see
-:mod:`lrseg_mm.engine.compat`). With CUDA nothing is swapped.
+layers for :class:`CPUSyncBatchNorm` when DDP wraps a CPU model (see
+:class:`lrseg_mm.engine.CPUCapableDistributedDataParallel`). With CUDA nothing is swapped.
 """
 import torch
 import torch.distributed as dist
@@ -38,7 +38,9 @@ class CPUSyncBatchNorm(_BatchNorm):
     all-reduced sum of squared deviations from it. Gradients flow through both all-reduces,
     so the result equals plain batch norm over the concatenated global batch, forward and
     backward. Running statistics use the unbiased global variance, as batch norm does. Eval
-    mode, or a single process, is plain batch norm.
+    mode, or a single process, is plain batch norm. Statistics are computed in float32 (or
+    float64 for a float64 input), also when autocast hands in bfloat16 or float16, and the
+    output has the input's dtype.
 
     Args:
         num_features (int): Channels C of the (N, C, ...) input.
@@ -77,12 +79,15 @@ class CPUSyncBatchNorm(_BatchNorm):
 
         group = self.process_group or dist.group.WORLD
         dims = [0] + list(range(2, input.dim()))
-        count = input.new_tensor([input.numel() / input.shape[1]])
-        sum_and_count = _AllReduceSum.apply(torch.cat([input.sum(dims), count]), group)
+        # Statistics in at least float32, as torch's SyncBatchNorm computes them: under
+        # autocast the input is bfloat16/float16, whose sums lose most of their digits.
+        x = input.to(torch.promote_types(input.dtype, torch.float32))
+        count = x.new_tensor([x.numel() / x.shape[1]])
+        sum_and_count = _AllReduceSum.apply(torch.cat([x.sum(dims), count]), group)
         total = sum_and_count[-1]
         mean = sum_and_count[:-1] / total
-        shape = [1, -1] + [1] * (input.dim() - 2)
-        centred = input - mean.view(shape)
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        centred = x - mean.view(shape)
         var = _AllReduceSum.apply(centred.pow(2).sum(dims), group) / total
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
@@ -90,9 +95,9 @@ class CPUSyncBatchNorm(_BatchNorm):
         if self.track_running_stats:
             with torch.no_grad():
                 unbiased = var * (total / (total - 1).clamp(min=1))
-                self.running_mean.lerp_(mean.detach(), factor)
-                self.running_var.lerp_(unbiased.detach(), factor)
-        return out
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
+                self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), factor)
+        return out.to(input.dtype)  # batch norm keeps its input's dtype
 
 
 def convert_cpu_sync_batchnorm(module: torch.nn.Module) -> torch.nn.Module:

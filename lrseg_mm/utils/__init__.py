@@ -1,16 +1,16 @@
-"""Inference utilities: building models from configs, counting MACs, timing, BN folding."""
+"""Measuring segmentors: multiply-adds, latency, conv-BN folding (tools/benchmark.py,
+tools/get_flops.py) and converting official checkpoints (tools/model_converters). Models are
+built with :func:`lrseg_mm.apis.load_segmentor`."""
 from .benchmark import (MODES, InferenceRunner, LatencyStats, fps_from_latency, latency_stats,
-                        measure, parse_toolbox_fps, peak_cpu_memory, peak_cuda_memory,
-                        toolbox_fps)
-from .builder import (build_segmentor_from_config, load_config, replace_sync_bn,
-                      strip_pretrained)
+                        measure, toolbox_fps)
 from .flops import MacReport, count_macs, count_macs_dispatch, count_parameters, format_count
 from .fuse import fuse_conv_bn, fuse_conv_bn_pair
+from .state_dict_conversion import (apply_key_mapping, check_keys, count_blocks, resolve_arch,
+                                    run_converter_cli, unwrap_state_dict)
 
 __all__ = [
-    'MODES', 'InferenceRunner', 'LatencyStats', 'MacReport', 'build_segmentor_from_config',
-    'count_macs', 'count_macs_dispatch', 'count_parameters', 'format_count',
-    'fps_from_latency', 'fuse_conv_bn', 'fuse_conv_bn_pair', 'latency_stats', 'load_config',
-    'measure', 'parse_toolbox_fps', 'peak_cpu_memory', 'peak_cuda_memory', 'replace_sync_bn',
-    'strip_pretrained', 'toolbox_fps'
+    'MODES', 'InferenceRunner', 'LatencyStats', 'MacReport', 'apply_key_mapping', 'check_keys',
+    'count_blocks', 'count_macs', 'count_macs_dispatch', 'count_parameters', 'format_count',
+    'fps_from_latency', 'fuse_conv_bn', 'fuse_conv_bn_pair', 'latency_stats', 'measure',
+    'resolve_arch', 'run_converter_cli', 'toolbox_fps', 'unwrap_state_dict'
 ]

@@ -1,8 +1,9 @@
 """Latency measurement of segmentors on random input: timing, statistics, FPS.
 
-Used by ``tools/benchmark.py`` and ``benchmarks/peer_table.py``. What is timed is one call
-of an inference function on a fixed random batch that is already on the device (no data
-loading, no preprocessing), between two device synchronisations. The functions
+Used by ``tools/benchmark.py`` and the scripts in ``benchmarks/`` (whose own helpers, such
+as memory peaks and Markdown editing, live in ``benchmarks/bench_common.py``). What is
+timed is one call of an inference function on a fixed random batch that is already on the
+device (no data loading, no preprocessing), between two device synchronisations. The functions
 (:data:`MODES`):
 
 * ``'logits'``: ``model.encode_decode(img, metas)``, the network plus the resize of the
@@ -13,12 +14,11 @@ loading, no preprocessing), between two device synchronisations. The functions
 * ``'tensor'``: ``model(img, mode='tensor')``, the raw head output at the head's stride.
 """
 import math
-import re
 import statistics
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -110,27 +110,6 @@ def toolbox_fps(seconds: Sequence[float], warmup: int = TOOLBOX_WARMUP) -> float
     if not timed:
         raise ValueError(f'need more than {warmup} calls, got {len(seconds)}')
     return len(timed) / sum(timed)
-
-
-_TOOLBOX_OVERALL = re.compile(r'Overall fps:\s*([0-9.]+)\s*img\s*/\s*s')
-_TOOLBOX_AVERAGE = re.compile(r'Average fps of \d+ evaluations:\s*([0-9.]+)')
-
-
-def parse_toolbox_fps(log: str) -> Dict[str, object]:
-    """Read the FPS figures out of the output of mmseg's ``benchmark.py``.
-
-    Returns:
-        dict: ``overall`` (list of each run's "Overall fps") and ``average`` (the "Average
-        fps of N evaluations" line, or None when absent).
-
-    Raises:
-        ValueError: If the text has no "Overall fps" line.
-    """
-    overall = [float(v) for v in _TOOLBOX_OVERALL.findall(log)]
-    if not overall:
-        raise ValueError('no "Overall fps: <x> img / s" line in the benchmark output')
-    average = _TOOLBOX_AVERAGE.findall(log)
-    return dict(overall=overall, average=float(average[-1]) if average else None)
 
 
 def synchronize(device: torch.device) -> None:
@@ -296,63 +275,3 @@ def measure(runner: Callable[[], float], iters: int, warmup: int = 0, progress: 
                                 f'{1e3 * statistics.median(times[warmup:]):.1f} ms')
             bar.update()
     return times
-
-
-def peak_cpu_memory(fn: Callable[[], object]) -> int:
-    """Peak bytes held by PyTorch's CPU allocator while ``fn()`` runs, above the start.
-
-    Method: ``torch.profiler`` with ``profile_memory=True`` records every allocation and
-    free of the CPU allocator (tensors, and scratch buffers of kernels such as convolution
-    workspaces) as ``[memory]`` events with signed sizes; their running sum in time order,
-    starting from 0, is the memory allocated since the call began and its maximum the peak.
-    Tensors that existed before the call (weights, the input) are not included.
-    """
-    from torch.profiler import ProfilerActivity, profile
-    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU],
-                                  profile_memory=True) as prof:
-        fn()
-    events = [e for e in prof.profiler.kineto_results.events()
-              if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU]
-    events.sort(key=lambda e: e.start_ns())  # stable: keeps record order on equal stamps
-    live = peak = 0
-    for event in events:
-        live += event.nbytes()
-        peak = max(peak, live)
-    return peak
-
-
-def peak_cuda_memory(fn: Callable[[], object], device: Optional[torch.device] = None) -> int:
-    """Peak bytes allocated by the CUDA caching allocator during ``fn()``, above the start."""
-    torch.cuda.synchronize(device)
-    start = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    with torch.no_grad():
-        fn()
-    torch.cuda.synchronize(device)
-    return torch.cuda.max_memory_allocated(device) - start
-
-
-def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
-    """Median over rounds of ``numerator[r] / denominator[r]``.
-
-    For latencies of two models measured in the same rounds of a round-robin: each round's
-    pair saw the same background load, so the per-round ratio cancels most of it.
-    """
-    if len(numerator) != len(denominator) or not numerator:
-        raise ValueError(f'paired_ratio needs two equally long, non-empty series, got '
-                         f'{len(numerator)} and {len(denominator)}')
-    return statistics.median(a / b for a, b in zip(numerator, denominator))
-
-
-def replace_marked_block(text: str, name: str, content: str) -> str:
-    """Put ``content`` between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in ``text``.
-
-    Text outside the markers (hand-written sections) is kept; when the markers are missing
-    the block is appended.
-    """
-    begin, end = f'<!-- BEGIN {name} -->', f'<!-- END {name} -->'
-    block = f'{begin}\n{content.strip()}\n{end}'
-    if begin in text and end in text and text.index(begin) < text.index(end):
-        head, rest = text.split(begin, 1)
-        return head + block + rest.split(end, 1)[1]
-    return text.rstrip('\n') + ('\n\n' if text.strip() else '') + block + '\n'

@@ -13,25 +13,27 @@ shape mismatch). :func:`fuse_conv_bn` only fuses where the data flow is known:
 
 * a ``ConvModule`` whose ``order`` has 'norm' right after 'conv';
 * consecutive ``Conv2d`` -> ``BatchNorm2d`` entries of an ``nn.Sequential``;
-* the toolbox's ERFNet ``NonBottleneck1d`` (its forward runs ``convs_layers`` in order);
-* the toolbox's CGNet ``ContextGuidedBlock``, ``bn(cat([f_loc(x), f_sur(x)]))``: each conv
-  absorbs its slice of the BN;
 * the toolbox's ResNet ``BasicBlock`` / ``Bottleneck`` (``convI`` -> ``normI``) and the
   stem of a ``ResNet`` without deep stem (``conv1`` -> ``norm1``), whose forwards apply
-  each norm right after its conv (exact classes only, not subclasses that may differ).
+  each norm right after its conv (exact classes only, not subclasses that may differ):
+  the backbones of ShelfNet and Light-Weight RefineNet;
+* whatever the ``extra_fusers`` passed to :func:`fuse_conv_bn` know (the peer benchmark
+  adds the toolbox's ERFNet and CGNet blocks, see ``benchmarks/bench_common.py``), with
+  :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s ``start`` (a BN over a
+  concatenation of convs) as building blocks.
 
 The BN is replaced by ``nn.Identity`` so module paths stay valid. Only BNs with running
 statistics and convolutions that are not transposed and whose output channels match the
 BN's are fused; anything else is left alone.
 """
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
-def _fusable(conv: nn.Module, bn: nn.Module, start: Optional[int] = None) -> bool:
+def can_fuse(conv: nn.Module, bn: nn.Module, start: Optional[int] = None) -> bool:
     """Whether ``bn`` can be folded into ``conv`` (``start``: the conv feeds a channel slice
     of the BN from there; None: the BN's channels are exactly the conv's outputs)."""
     if not (isinstance(conv, nn.Conv2d) and isinstance(bn, _BatchNorm) and not bn.training
@@ -52,7 +54,7 @@ def fuse_conv_bn_pair(conv: nn.Conv2d, bn: _BatchNorm,
     must have exactly the conv's output channels. The conv gains a bias if it had none. The
     folding is computed in float64 and stored in the conv's dtype.
     """
-    if not _fusable(conv, bn, start):
+    if not can_fuse(conv, bn, start):
         where = '' if start is None else f' at channel {start}'
         raise ValueError(f'cannot fuse {type(bn).__name__}({bn.num_features}) into '
                          f'{type(conv).__name__}({conv.out_channels} channels){where}')
@@ -80,7 +82,7 @@ def _fuse_conv_module(module: nn.Module) -> bool:
     order = list(module.order)
     if order.index('norm') != order.index('conv') + 1:
         return False
-    if not _fusable(module.conv, module.norm):
+    if not can_fuse(module.conv, module.norm):
         return False
     fuse_conv_bn_pair(module.conv, module.norm)
     setattr(module, module.norm_name, nn.Identity())
@@ -89,47 +91,22 @@ def _fuse_conv_module(module: nn.Module) -> bool:
     return True
 
 
-def _fuse_adjacent(container: nn.Module) -> int:
-    """Fold BNs that directly follow a conv in a container run in registration order."""
+def fuse_adjacent(container: nn.Module) -> int:
+    """Fold BNs that directly follow a conv in a container whose forward runs its children
+    in registration order (an ``nn.Sequential``, or a block known to do so).
+
+    Returns:
+        int: Number of BN layers folded (each replaced by ``nn.Identity``).
+    """
     fused = 0
     names = list(container._modules)
     for first, second in zip(names, names[1:]):
         conv, bn = container._modules[first], container._modules[second]
-        if _fusable(conv, bn):
+        if can_fuse(conv, bn):
             fuse_conv_bn_pair(conv, bn)
             container._modules[second] = nn.Identity()
             fused += 1
     return fused
-
-
-def _fuse_sequential(module: nn.Module) -> int:
-    if isinstance(module, nn.Sequential):
-        return _fuse_adjacent(module)
-    try:
-        from mmseg.models.backbones.erfnet import NonBottleneck1d
-    except ImportError:
-        return 0
-    if type(module) is NonBottleneck1d:  # its forward runs `convs_layers` in order
-        return _fuse_adjacent(module.convs_layers)
-    return 0
-
-
-def _fuse_concat_bn(module: nn.Module) -> int:
-    """The toolbox's CGNet block: ``bn(cat([f_loc(x), f_sur(x)]))`` -> a BN slice per conv."""
-    try:
-        from mmseg.models.backbones.cgnet import ContextGuidedBlock
-    except ImportError:
-        return 0
-    if type(module) is not ContextGuidedBlock:
-        return 0
-    loc, sur, bn = module.f_loc, module.f_sur, module.bn
-    if not (_fusable(loc, bn, 0) and _fusable(sur, bn, loc.out_channels)
-            and loc.out_channels + sur.out_channels == bn.num_features):
-        return 0
-    fuse_conv_bn_pair(loc, bn, 0)
-    fuse_conv_bn_pair(sur, bn, loc.out_channels)
-    module.bn = nn.Identity()
-    return 1
 
 
 def _resnet_pairs(module: nn.Module):
@@ -154,18 +131,22 @@ def _fuse_named_pairs(module: nn.Module) -> int:
         conv = getattr(module, conv_attr, None)
         norm_name = getattr(module, norm_name_attr, None)
         norm = getattr(module, norm_name, None) if norm_name else None
-        if conv is not None and norm is not None and _fusable(conv, norm):
+        if conv is not None and norm is not None and can_fuse(conv, norm):
             fuse_conv_bn_pair(conv, norm)
             setattr(module, norm_name, nn.Identity())
             fused += 1
     return fused
 
 
-def fuse_conv_bn(model: nn.Module) -> int:
+def fuse_conv_bn(model: nn.Module,
+                 extra_fusers: Sequence[Callable[[nn.Module], int]] = ()) -> int:
     """Fold every eval-mode BN that directly follows a conv into it, in place.
 
     Args:
         model (nn.Module): The model, in eval mode (its BNs use running statistics).
+        extra_fusers (Sequence[callable]): Functions called on every submodule, each
+            folding what it knows about that module's data flow and returning how many BNs
+            it folded. Default: ().
 
     Returns:
         int: Number of BN layers folded away.
@@ -180,7 +161,9 @@ def fuse_conv_bn(model: nn.Module) -> int:
     fused = 0
     for module in list(model.modules()):
         fused += _fuse_conv_module(module)
-        fused += _fuse_sequential(module)
+        if isinstance(module, nn.Sequential):
+            fused += fuse_adjacent(module)
         fused += _fuse_named_pairs(module)
-        fused += _fuse_concat_bn(module)
+        for fuser in extra_fusers:
+            fused += fuser(module)
     return fused

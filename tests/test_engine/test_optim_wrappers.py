@@ -1,9 +1,11 @@
-"""CPUAmpOptimWrapper and tools/train.py's --amp and RNG-hook handling."""
+"""CPUAmpOptimWrapper: CPU mixed precision whose checkpoints resume under GPU --amp, and
+tools/train.py's --amp."""
 import importlib.util
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from helpers import REPO, LRNNET_SYNTHETIC
 from lrseg_mm.engine import CPUAmpOptimWrapper
@@ -42,6 +44,39 @@ def test_rejects_unsupported_dtype():
         _wrapper('float32')
 
 
+def _gpu_float16_wrapper(model):
+    """mmengine's AmpOptimWrapper as GPU float16 --amp builds it, made on a CPU machine:
+    its __init__ refuses without an accelerator, so the parts its load_state_dict uses are
+    set by hand, with an enabled GradScaler as the float16 one."""
+    wrapper = AmpOptimWrapper.__new__(AmpOptimWrapper)
+    OptimWrapper.__init__(wrapper, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=512.)
+    return wrapper
+
+
+def test_bfloat16_cpu_checkpoint_resumes_under_gpu_float16():
+    model, cpu_wrapper = _wrapper('bfloat16')
+    with cpu_wrapper.optim_context(model):
+        loss = model(torch.randn(3, 4)).float().pow(2).mean()
+    cpu_wrapper.update_params(loss)  # SGD momentum-free: state is the param groups
+    state = cpu_wrapper.state_dict()
+    gpu_wrapper = _gpu_float16_wrapper(model)
+    gpu_wrapper.load_state_dict(state)  # an empty scaler state would raise here
+    assert gpu_wrapper.loss_scaler.get_scale() == 512.  # a fresh scaler, as configured
+    assert gpu_wrapper.optimizer.param_groups[0]['lr'] == 0.1
+
+
+def test_float16_state_keeps_its_scale_and_old_bfloat16_states_load():
+    _, wrapper = _wrapper('float16', loss_scale=dict(init_scale=1024.))
+    assert wrapper.state_dict()['loss_scaler']['scale'] == 1024.
+    # a bfloat16 checkpoint written before the fix holds an empty 'loss_scaler'
+    _, bf16 = _wrapper('bfloat16')
+    old_state = dict(bf16.optimizer.state_dict(), loss_scaler={})
+    _, fp16 = _wrapper('float16', loss_scale=dict(init_scale=64.))
+    fp16.load_state_dict(old_state)
+    assert fp16.loss_scaler.get_scale() == 64.
+
+
 def _train_tool():
     spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO, 'tools',
                                                                          'train.py'))
@@ -50,11 +85,9 @@ def _train_tool():
     return module
 
 
-def test_train_tool_amp_on_cpu_and_rng_hook_once(tmp_path):
+def test_train_tool_amp_on_cpu(tmp_path):
     tool = _train_tool()
     cfg = tool.build_config(tool.parse_args([LRNNET_SYNTHETIC, '--amp', '--work-dir',
                                              str(tmp_path)]))
     expected = 'AmpOptimWrapper' if torch.cuda.is_available() else 'CPUAmpOptimWrapper'
     assert cfg.optim_wrapper.type == expected
-    # the LRNNet schedule already lists the hook: it is not added twice
-    assert [h['type'] for h in cfg.custom_hooks] == ['RNGStateHook']

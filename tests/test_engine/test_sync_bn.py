@@ -8,6 +8,8 @@ import torch.multiprocessing as mp
 
 from lrseg_mm.engine import CPUSyncBatchNorm, convert_cpu_sync_batchnorm
 
+from tolerances import assert_within_rounding
+
 CHANNELS = 6
 
 
@@ -65,9 +67,11 @@ def two_process_results(tmp_path_factory):
 
 @pytest.mark.parametrize('case', list(CASES))
 def test_two_processes_equal_batch_norm_over_the_whole_batch(case, two_process_results):
-    x, grad, weight, bias = _data()
+    # the reference in float64: the processes' float32 results may differ from it only by
+    # the rounding of statistics summed over the 4 x 5 x 7 = 140 values of a channel
+    x, grad, weight, bias = (t.double() for t in _data())
     split, _, momentum = CASES[case]
-    bn = torch.nn.BatchNorm2d(CHANNELS, momentum=momentum)
+    bn = torch.nn.BatchNorm2d(CHANNELS, momentum=momentum).double()
     with torch.no_grad():
         bn.weight.copy_(weight)
         bn.bias.copy_(bias)
@@ -78,12 +82,13 @@ def test_two_processes_equal_batch_norm_over_the_whole_batch(case, two_process_r
         (out * grad).sum().backward()
     for rank, result in enumerate(two_process_results):
         got = result[case]
-        assert torch.allclose(got['out'], out[split[rank]], atol=1e-5)
-        assert torch.allclose(got['input_grad'], full.grad[split[rank]], atol=1e-5)
-        assert torch.allclose(got['weight_grad'], bn.weight.grad, atol=1e-4)
-        assert torch.allclose(got['bias_grad'], bn.bias.grad, atol=1e-4)
-        assert torch.allclose(got['running_mean'], bn.running_mean, atol=1e-6)
-        assert torch.allclose(got['running_var'], bn.running_var, atol=1e-5)
+        per_channel = x.numel() // CHANNELS
+        for key, expected in (('out', out[split[rank]]),
+                              ('input_grad', full.grad[split[rank]]),
+                              ('weight_grad', bn.weight.grad), ('bias_grad', bn.bias.grad),
+                              ('running_mean', bn.running_mean),
+                              ('running_var', bn.running_var)):
+            assert_within_rounding(got[key], expected, depth=4, fan_in=per_channel)
 
 
 def test_single_process_is_plain_batch_norm():
@@ -112,3 +117,29 @@ def test_convert_shares_parameters_and_buffers():
                                                       '1.bias', '1.running_mean',
                                                       '1.running_var',
                                                       '1.num_batches_tracked']
+
+
+def test_statistics_under_bfloat16_autocast_are_float32(monkeypatch):
+    # The synchronising path in a one-process group (all-reduces over one process are
+    # identities; the world size is reported as 2 so that the path is taken).
+    dist.init_process_group('gloo', store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        monkeypatch.setattr(CPUSyncBatchNorm, '_world_size', lambda self: 2)
+        gen = torch.Generator().manual_seed(0)
+        # what autocast hands a norm layer: a bfloat16 activation, here with mean ~3 so that
+        # bfloat16 sums (8 significant bits) would visibly round
+        x = (torch.randn(4, CHANNELS, 16, 16, generator=gen) * 0.5 + 3).bfloat16()
+        bn = CPUSyncBatchNorm(CHANNELS, momentum=1.0)  # running stats = this batch's
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = bn(x)
+    finally:
+        dist.destroy_process_group()
+    assert out.dtype == torch.bfloat16
+    exact = x.double()
+    per_channel = x.numel() // CHANNELS
+    # float32 accumulation of per_channel terms (torch's SyncBN accumulates in float32 too);
+    # the variance adds a subtraction and a square
+    assert_within_rounding(bn.running_mean, exact.mean((0, 2, 3)), depth=1,
+                           fan_in=per_channel, dtype=torch.float32)
+    assert_within_rounding(bn.running_var, exact.var((0, 2, 3)), depth=3,
+                           fan_in=per_channel, dtype=torch.float32)

@@ -18,10 +18,9 @@ import copy
 import pytest
 import torch
 from mmengine.runner import Runner
-from mmseg.registry import MODELS
 
-from helpers import (SegmentorTestBase, replace_sync_bn, strip_pretrained, build_segmentor,
-                     count_params, load_config)
+from helpers import (SegmentorTestBase, build_segmentor, count_params, load_config,
+                     replace_sync_bn, strip_pretrained)
 
 LW18 = 'configs/shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py'
 R50_VOC = 'configs/shelfnet/shelfnet50_4xb4-40k_voc12aug-512x512.py'
@@ -48,14 +47,6 @@ def params_reached_in_eval(model, h=64, w=64) -> int:
     return sum(p.numel() for p in model.parameters() if p.grad is not None)
 
 
-def build_uninitialised(config):
-    """The config's model (SyncBN -> BN, no weights) without init_weights: enough to count."""
-    cfg = load_config(config).model
-    strip_pretrained(cfg)
-    replace_sync_bn(cfg)
-    return MODELS.build(cfg)
-
-
 class CachedBuild(SegmentorTestBase):
     """Build each config once per session and hand out copies (builds are the slow part)."""
     inference_params = None
@@ -79,6 +70,14 @@ class TestShelfNet18LW(CachedBuild):
 
     def test_backbone_is_torchvision_resnet18_without_fc(self):
         assert count_params(self.build().backbone) == 11_176_512
+
+    def test_backbone_activates_where_inplace_abn_does(self):
+        backbone = self.build().backbone
+        assert type(backbone).__name__ == 'ShelfNetResNet'
+        block = backbone.layer2[0]
+        assert [type(m).__name__ for m in (backbone.act, block.act, block.out_act)] == [
+            'LeakyReLU', 'LeakyReLU', 'ReLU']
+        assert backbone.act.negative_slope == block.act.negative_slope == 0.01
 
     def test_training_forward_gives_main_and_aux_logits(self):
         model = self.build().train()
@@ -138,7 +137,7 @@ VARIANTS = {
 @pytest.mark.parametrize('config', sorted(VARIANTS))
 def test_variant_parameter_counts(config):
     total, inference = VARIANTS[config]
-    model = build_uninitialised(config)
+    model = build_segmentor(config)
     assert count_params(model) == total
     assert total - training_only_params(model) == inference
 
@@ -153,8 +152,10 @@ def test_few_iterations_through_the_runner(synthetic_root, tmp_path):
     loader = cfg.train_dataloader
     loader.update(batch_size=2, num_workers=0, persistent_workers=False)
     loader.dataset.data_root = synthetic_root
-    loader.dataset.pipeline[2].scale = (crop[1], crop[0])
-    loader.dataset.pipeline[3].crop_size = crop
+    steps = {t.type: t for t in loader.dataset.pipeline}
+    assert 'RandomChoiceResize' in steps and 'ColorJitter' in steps  # the official ones
+    steps['RandomChoiceResize'].scales = [(crop[1], crop[0])]
+    steps['RandomCrop'].crop_size = crop
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=1000)
     for key in ('val_dataloader', 'val_evaluator', 'val_cfg', 'test_dataloader',
                 'test_evaluator', 'test_cfg'):
@@ -175,3 +176,28 @@ def test_few_iterations_through_the_runner(synthetic_root, tmp_path):
     for key in ('decode.loss_ce', 'decode.aux_1.loss_ce', 'decode.aux_2.loss_ce'):
         values = runner.message_hub.get_scalar(f'train/{key}').data[0]
         assert len(values) == 2 and all(v == v and v > 0 for v in values), key
+
+
+IMAGENET = {
+    LW18: 'https://download.pytorch.org/models/resnet18-5c106cde.pth',
+    'configs/shelfnet/shelfnet34-lw_2xb7-80k_cityscapes-1024x1024.py':
+    'https://download.pytorch.org/models/resnet34-333f7ec4.pth',
+    R50_VOC: 'https://download.pytorch.org/models/resnet50-19c8e357.pth',
+    'configs/shelfnet/shelfnet50_4xb2-80k_cityscapes-768x768.py':
+    'https://download.pytorch.org/models/resnet50-19c8e357.pth',
+    'configs/shelfnet/shelfnet101_4xb4-40k_voc12aug-512x512.py':
+    'https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',
+    'configs/shelfnet/shelfnet101_4xb2-80k_cityscapes-768x768.py':
+    'https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',
+}
+
+
+@pytest.mark.parametrize('config', sorted(IMAGENET))
+def test_imagenet_weights_are_plain_http_urls(config):
+    # torchvision's releases (the ones the official code loads), fetched by mmengine without
+    # torchvision; tests/test_models/test_backbones/test_shelfnet_resnet.py loads that layout
+    init = load_config(config).model.backbone.init_cfg
+    assert (init.type, init.checkpoint) == ('Pretrained', IMAGENET[config])
+    real_time = '-lw_' in config
+    assert load_config(config).model.backbone.type == (
+        'ShelfNetResNet' if real_time else 'ResNet')

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from helpers import REPO, run_tool, tiny_options
+from lrseg_mm.engine import load_local_checkpoint
 
 # One representative config per model family, the smallest of each. SyncBN configs stay
 # SyncBN: in one process mmengine turns SyncBN into BN, under --launcher pytorch on CPU
@@ -25,9 +26,10 @@ FAMILIES = {
     'shelfnet': dict(
         config='configs/shelfnet/shelfnet18-lw_2xb8-80k_cityscapes-1024x1024.py',
         min_input_size=32,
-        # the 1000-iteration warm-up becomes 2 iterations, then poly decay
-        schedule=['param_scheduler.0.end=2', 'param_scheduler.1.begin=2',
-                  'param_scheduler.1.end={end}']),
+        # the 1000-iteration exponential warm-up (x1e-3, then x1000 ** (1 / 1000) a step)
+        # becomes 2 iterations (x1000 ** (1 / 2) a step), then poly decay
+        schedule=['param_scheduler.1.end=3', f'param_scheduler.1.gamma={1000 ** 0.5!r}',
+                  'param_scheduler.2.begin=2', 'param_scheduler.2.end={end}']),
     'lw_refinenet': dict(
         config='configs/lw_refinenet/lw-refinenet_mbv2_4xb2-80k_cityscapes-512x1024.py',
         min_input_size=32,
@@ -56,7 +58,8 @@ def train_options(family, data_root, max_iters, ckpt_interval=2, batch=2, crop=(
     still learns), fixed when a run is continued in several parts with growing ``max_iters``.
     """
     end = max_iters + 1 if end is None else end
-    options = [o for o in tiny_options(data_root, max_iters, ckpt_interval, batch, crop)
+    options = [o for o in tiny_options(data_root, max_iters, ckpt_interval, batch, crop,
+                                    FAMILIES[family]['config'])
                if not o.startswith('param_scheduler.')]
     options += [o.format(end=end) for o in FAMILIES[family]['schedule']]
     return options + ['train_cfg.val_begin=1000000', 'model.backbone.init_cfg=None']
@@ -99,7 +102,7 @@ def logged_iterations(text):
 
 
 def load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)
+    return load_local_checkpoint(str(path), map_location='cpu')  # mmengine's types allowed
 
 
 def max_abs_diff(state_a, state_b):

@@ -17,6 +17,7 @@ from lrseg_mm.engine import CPUAmpOptimWrapper
 from lrseg_mm.models.utils import dominant_left_singular_vectors, region_matrices
 from reliability_helpers import (FAMILIES, check_ok, family_params, load, logged_iterations,
                                  output, train, train_options)
+from tolerances import assert_within_rounding
 
 AMP_ITERS = 50
 
@@ -79,7 +80,9 @@ def test_svn_power_iteration_finite_on_degenerate_regions(region, dtype):
     norms = u.norm(dim=1)
     if region in ('constant', 'huge constant'):
         # a constant region's dominant direction is the all-ones vector / sqrt(C)
-        assert torch.allclose(u, torch.full_like(u, 16**-0.5), atol=1e-3)
+        # the iteration runs in float32 under autocast: float32 rounding of 3 steps
+        assert_within_rounding(u, torch.full_like(u, 16**-0.5), depth=8, fan_in=16,
+                               dtype=torch.float32)
     else:  # no direction: the eps keeps u at (nearly) zero instead of NaN
         assert norms.max() < 1e-3
     u.sum().backward()

@@ -14,7 +14,14 @@ from reliability_helpers import (FAMILIES, check_ok, family_params, load, logged
 # 4 iterations, checkpoints after 2 and 4; the kill lands inside iteration 3 (its data
 # batch loaded, dropout not yet drawn), so the resumed run must redo iterations 3 and 4.
 MAX_ITERS, KILL_AT = 4, 2
-TOLERANCE = 1e-6  # same process count and kernels: measured bit-identical (difference 0)
+# Same process count and kernels: measured bit-identical (difference 0); allow a few float32
+# ulps of the largest weight, so a CPU whose kernels round differently cannot fail it.
+ULPS = 4
+
+
+def tolerance(state):
+    scale = max(v.abs().max().item() for v in state.values() if v.is_floating_point())
+    return ULPS * torch.finfo(torch.float32).eps * scale
 
 
 @pytest.mark.parametrize('family', family_params())
@@ -34,7 +41,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(family, synthetic_root, tmp
     stalling = write_derived_config(
         tmp_path / 'stalling.py', config,
         custom_imports=dict(imports=['lrseg_mm', 'fault_hooks'], allow_failed_imports=False),
-        custom_hooks=[dict(type='RNGStateHook'),
+        custom_hooks=[dict(type='SafeCheckpointLoadingHook'), dict(type='RNGStateHook'),
                       dict(type='StallHook', at_iter=KILL_AT, marker=str(marker))])
     here = osp.dirname(osp.abspath(__file__))
     status = start_and_kill_at(
@@ -59,10 +66,11 @@ def test_kill_9_then_resume_equals_uninterrupted_run(family, synthetic_root, tmp
     ref_ckpt = load(ref_dir / f'iter_{MAX_ITERS}.pth')
     resumed_ckpt = load(run_dir / f'iter_{MAX_ITERS}.pth')
     assert resumed_ckpt['meta']['iter'] == MAX_ITERS
-    assert max_abs_diff(ref_ckpt['state_dict'], resumed_ckpt['state_dict']) <= TOLERANCE
+    weights_tolerance = tolerance(ref_ckpt['state_dict'])
+    assert max_abs_diff(ref_ckpt['state_dict'], resumed_ckpt['state_dict']) <= weights_tolerance
     # the comparison means something: iterations 3 and 4 did change the weights
     mid = load(ref_dir / f'iter_{KILL_AT}.pth')['state_dict']
-    assert max_abs_diff(mid, ref_ckpt['state_dict']) > 100 * TOLERANCE
+    assert max_abs_diff(mid, ref_ckpt['state_dict']) > 100 * weights_tolerance
 
     # Optimizer state (step counts, moments, momentum buffers) and scheduler state continue.
     ref_opt, resumed_opt = ref_ckpt['optimizer'], resumed_ckpt['optimizer']
@@ -72,7 +80,8 @@ def test_kill_9_then_resume_equals_uninterrupted_run(family, synthetic_root, tmp
         for name, value in ref_state.items():
             other = resumed_opt['state'][key][name]
             if torch.is_tensor(value):
-                assert torch.allclose(value, other, atol=TOLERANCE), (key, name)
+                bound = tolerance({name: value}) if value.is_floating_point() else 0
+                assert (value.double() - other.double()).abs().max() <= bound, (key, name)
             else:
                 assert value == other, (key, name)
     assert ref_ckpt['param_schedulers'] == resumed_ckpt['param_schedulers']

@@ -25,7 +25,16 @@ EXPORT_SHAPE = (64, 128)
 # Other sizes the dynamic exports must follow: a batch of 2, sizes whose 1/8 maps are not
 # divisible by the SVN grids (12x20), and odd sizes (97x131).
 DYNAMIC_CHECKS = [((96, 160), 2), ((97, 131), 1)]
-ATOL = 1e-3
+# onnxruntime and PyTorch both round in float32: each is off the float64 logits by about
+# PyTorch's own float32 error, so their difference stays within a few times that error
+# (measured 0.9x-1.9x on these three families); a wrong graph differs by the logits' scale.
+ROUNDING_FACTOR = 4
+
+
+def within_rounding(path, model, shape, batch_size=1, seed=0):
+    parity = onnxruntime_parity(path, model, shape, batch_size=batch_size, seed=seed)
+    bound = ROUNDING_FACTOR * float32_rounding_error(model, shape, batch_size, seed)
+    return parity.max_abs_diff <= bound, parity, bound
 
 
 @pytest.fixture(scope='module', params=sorted(FAMILY_CONFIGS))
@@ -42,16 +51,16 @@ def exported(request, tmp_path_factory):
 
 def test_export_matches_pytorch_at_export_size(exported):
     family, model, path = exported
-    parity = onnxruntime_parity(path, model, EXPORT_SHAPE)
-    assert parity.max_abs_diff < ATOL, (family, parity)
+    ok, parity, bound = within_rounding(path, model, EXPORT_SHAPE)
+    assert ok, (family, parity, bound)
     assert parity.max_abs_logit > 1, f'{family}: logits too small to compare: {parity}'
 
 
 @pytest.mark.parametrize('shape,batch', DYNAMIC_CHECKS)
 def test_dynamic_export_follows_other_sizes(exported, shape, batch):
     family, model, path = exported
-    parity = onnxruntime_parity(path, model, shape, batch_size=batch, seed=1)
-    assert parity.max_abs_diff < ATOL, (family, shape, parity)
+    ok, parity, bound = within_rounding(path, model, shape, batch_size=batch, seed=1)
+    assert ok, (family, shape, parity, bound)
 
 
 def test_export_is_encode_decode_at_input_size(exported):
@@ -82,7 +91,8 @@ def test_static_export_fixes_the_shape(tmp_path):
     path = export_onnx(model, str(tmp_path / 'static.onnx'), (32, 64))
     dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [1, 3, 32, 64]
-    assert onnxruntime_parity(path, model, (32, 64)).max_abs_diff < ATOL
+    ok, parity, bound = within_rounding(path, model, (32, 64))
+    assert ok, (parity, bound)
 
 
 @pytest.mark.parametrize('size', [(16, 32), (12, 20), (9, 13), (3, 5)])
@@ -114,7 +124,10 @@ def test_calibrate_untrained_normalises_and_scales_logits():
 def test_float32_rounding_error_is_small_but_not_zero():
     model = calibrate_untrained(load_segmentor(osp.join(REPO, FAMILY_CONFIGS['lrnnet'])),
                                 (32, 64))
-    assert 0 < float32_rounding_error(model, (32, 64)) < ATOL
+    logits = SegmentorForExport(model)(torch.randn(1, 3, 32, 64,
+                                                   generator=torch.Generator().manual_seed(0)))
+    # a few float32 ulps of the logits' scale per layer, not zero (it is measured, not assumed)
+    assert 0 < float32_rounding_error(model, (32, 64)) < 1e-4 * float(logits.abs().max())
 
 
 def _load_tool():

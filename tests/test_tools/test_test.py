@@ -1,11 +1,13 @@
 """tools/test.py and mmseg's own test tool on our configs and checkpoints."""
 import glob
+import importlib.util
 import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 
-from helpers import LRNNET_SYNTHETIC, python_tool, tiny_options
+from helpers import LRNNET_SYNTHETIC, REPO, python_tool, tiny_options
 
 MMSEG_TEST = osp.join(osp.dirname(__import__('mmseg').__file__), '.mim', 'tools', 'test.py')
 
@@ -43,3 +45,29 @@ def test_mmseg_own_test_tool_runs_our_checkpoint(trained_lrnnet, synthetic_root,
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert 'mIoU' in out
+
+
+def _test_tool():
+    spec = importlib.util.spec_from_file_location('test_tool', osp.join(REPO, 'tools',
+                                                                        'test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tta_without_tta_pipeline_names_what_is_missing(tmp_path):
+    tool = _test_tool()
+    # the synthetic dataset config defines no tta_pipeline (the toolbox's runtime base
+    # defines tta_model)
+    args = tool.parse_args([osp.join(REPO, LRNNET_SYNTHETIC), str(tmp_path / 'x.pth'),
+                            '--tta'])
+    with pytest.raises(ValueError, match=r'--tta needs tta_pipeline in the config'):
+        tool.build_config(args)
+
+
+def test_tta_with_toolbox_pipeline_wraps_the_model(tmp_path):
+    tool = _test_tool()
+    config = osp.join(REPO, 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py')
+    cfg = tool.build_config(tool.parse_args([config, str(tmp_path / 'x.pth'), '--tta']))
+    assert cfg.model.type == 'SegTTAModel'
+    assert cfg.model.module.backbone.type == 'LRNNet'

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from helpers import LRNNET_SYNTHETIC, REPO, python_tool, run_tool, tiny_options
+from lrseg_mm.engine import load_local_checkpoint
 
 MMSEG_TRAIN = osp.join(osp.dirname(__import__('mmseg').__file__), '.mim', 'tools', 'train.py')
 
@@ -17,7 +18,7 @@ def _iters_logged(log_text):
 
 
 def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)
+    return load_local_checkpoint(str(path), map_location='cpu')  # mmengine's types allowed
 
 
 def test_train_writes_checkpoints_and_learns(trained_lrnnet):

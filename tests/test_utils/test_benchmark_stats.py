@@ -1,4 +1,4 @@
-"""lrseg_mm.utils.benchmark: latency statistics, FPS arithmetic and parsing, runners."""
+"""lrseg_mm.utils.benchmark: latency statistics, FPS arithmetic, runners."""
 import statistics
 
 import pytest
@@ -6,8 +6,7 @@ import torch
 import torch.nn as nn
 
 from lrseg_mm.utils import (InferenceRunner, fps_from_latency, latency_stats, measure,
-                            parse_toolbox_fps, toolbox_fps)
-from lrseg_mm.utils.benchmark import paired_ratio, replace_marked_block
+                            toolbox_fps)
 
 
 def test_latency_statistics_by_hand():
@@ -41,30 +40,6 @@ def test_fps_and_toolbox_fps():
     assert toolbox_fps(times, warmup=5) == pytest.approx(195 / (195 * 0.5))
     with pytest.raises(ValueError, match='more than 5 calls'):
         toolbox_fps([0.1] * 5, warmup=5)
-
-
-def test_parse_toolbox_fps():
-    log = ('Run 1:\nDone image [50 / 200], fps: 3.10 img / s\nOverall fps: 3.25 img / s\n\n'
-           'Run 2:\nOverall fps: 3.05 img / s\n\nAverage fps of 2 evaluations: 3.15\n'
-           'The variance of 2 evaluations: 0.01\n')
-    assert parse_toolbox_fps(log) == dict(overall=[3.25, 3.05], average=3.15)
-    assert parse_toolbox_fps('Overall fps: 7.5 img / s') == dict(overall=[7.5], average=None)
-    with pytest.raises(ValueError, match='Overall fps'):
-        parse_toolbox_fps('fps: 3.1')
-
-
-def test_paired_ratio_is_median_of_round_ratios():
-    assert paired_ratio([1, 2, 9], [2, 2, 3]) == pytest.approx(1.0)  # ratios .5, 1, 3
-    with pytest.raises(ValueError):
-        paired_ratio([1], [1, 2])
-
-
-def test_replace_marked_block_keeps_hand_written_text():
-    text = 'intro\n<!-- BEGIN t -->\nold\n<!-- END t -->\noutro\n'
-    out = replace_marked_block(text, 't', 'new')
-    assert out == 'intro\n<!-- BEGIN t -->\nnew\n<!-- END t -->\noutro\n'
-    appended = replace_marked_block('intro\n', 'u', 'x')
-    assert appended == 'intro\n\n<!-- BEGIN u -->\nx\n<!-- END u -->\n'
 
 
 def test_measure_returns_warmup_then_timed_calls():

@@ -42,9 +42,8 @@ def test_conv_stack_macs_match_hand_count():
 
 
 def test_lrnnet_bmm_of_power_iteration_is_counted():
-    from lrseg_mm.utils import build_segmentor_from_config
-    model = build_segmentor_from_config(
-        'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py', eval_mode=True)
+    from lrseg_mm.apis import load_segmentor
+    model = load_segmentor('configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py')
     x = torch.randn(1, 3, 64, 128)
     report = count_macs(model, x)
     # SVN block on the 8x16 map, C' = 32: 3 power-iteration steps of two matrix-vector

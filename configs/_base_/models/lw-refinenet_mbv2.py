@@ -44,7 +44,11 @@ model = dict(
         num_classes=21,
         norm_cfg=None,
         act_cfg=dict(type='ReLU6'),
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        # bilinear upsampling as the official decoder (nn.Upsample(align_corners=True))
+        align_corners=True,
+        # the official nn.CrossEntropyLoss(ignore_index=255): mean over non-ignored pixels
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

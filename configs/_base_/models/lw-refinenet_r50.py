@@ -24,7 +24,10 @@ model = dict(
         style='pytorch',
         norm_cfg=norm_cfg,
         norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+        # torchvision's ImageNet release over plain http (no torchvision needed)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-19c8e357.pth')),
     decode_head=dict(
         type='LightWeightRefineNetHead',
         in_channels=[256, 512, 1024, 2048],
@@ -42,7 +45,11 @@ model = dict(
         num_classes=21,
         norm_cfg=None,
         act_cfg=dict(type='ReLU'),
-        align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        # bilinear upsampling as the official decoder (nn.Upsample(align_corners=True))
+        align_corners=True,
+        # the official nn.CrossEntropyLoss(ignore_index=255): mean over non-ignored pixels
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

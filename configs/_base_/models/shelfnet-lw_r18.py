@@ -1,5 +1,6 @@
-# ShelfNet18-lw (real-time): torchvision-layout ResNet-18 + ShelfHead with ARM up steps.
-# The official model uses InPlace-ABN (BN + LeakyReLU 0.01); here that is BN + act_cfg.
+# ShelfNet18-lw (real-time): ShelfNetResNet-18 (torchvision layout) + ShelfHead with ARM up
+# steps. The official model uses InPlace-ABN (BN + LeakyReLU 0.01, or no activation where it
+# says activation='none'); here that is BN + act_cfg, placed where the official code has it.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 act_cfg = dict(type='LeakyReLU', negative_slope=0.01)
 data_preprocessor = dict(
@@ -14,17 +15,19 @@ model = dict(
     min_input_size=32,  # the encoder's output stride
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='ResNet',
+        # torchvision-layout ResNet-18 with the official activations: LeakyReLU(0.01)
+        # where InPlace-ABN activates (stem, first norm of every block), ReLU after the sums
+        type='ShelfNetResNet',
         depth=18,
-        num_stages=4,
         out_indices=(1, 2, 3),  # 1/8, 1/16, 1/32
-        dilations=(1, 1, 1, 1),
-        strides=(1, 2, 2, 2),
         norm_cfg=norm_cfg,
+        act_cfg=act_cfg,
         norm_eval=False,
-        style='pytorch',
-        contract_dilation=False,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')),
+        # the torchvision ImageNet release the official code loads (plain http, no
+        # torchvision needed)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet18-5c106cde.pth')),
     decode_head=dict(
         type='ShelfHead',
         in_channels=(128, 256, 512),

@@ -23,7 +23,10 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         contract_dilation=False,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+        # torchvision's ImageNet release over plain http (no torchvision needed)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-19c8e357.pth')),
     decode_head=dict(
         type='ShelfHead',
         in_channels=(256, 512, 1024, 2048),

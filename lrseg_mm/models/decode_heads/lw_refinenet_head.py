@@ -1,7 +1,6 @@
 import math
 from typing import List, Optional, Sequence, Union
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -44,10 +43,11 @@ class LightWeightRefineNetHead(BaseDecodeHead):
       summed), ``input_convs=1``, no dropout, ReLU6. Decoder weights:
       1,423,360 + 2,305 * num_classes.
 
-    Checkpoints load strictly into this head: a state dict that lacks one of its keys, has an
-    unknown key under its prefix or a tensor of another shape raises ``RuntimeError`` even
-    when the caller (mmengine's ``load_from``, ``Pretrained`` init) asks for a non-strict load.
-    The official code's ``strict=False`` loads silently skipped renamed keys.
+    Checkpoints load with the strictness the caller asks for, like every PyTorch module: a
+    non-strict load (mmengine's ``load_from``) of a checkpoint with another ``num_classes``
+    fills every weight but ``conv_seg`` and logs the size mismatch, which is how the papers'
+    COCO -> VOC fine-tuning starts. Official checkpoints are converted by
+    ``tools/model_converters/lwrefinenet2mmseg.py`` into a state dict that loads strictly.
 
     Args:
         fuse_groups (Sequence[Sequence[int]] | None): For each stage, finest first, the
@@ -182,24 +182,3 @@ class LightWeightRefineNetHead(BaseDecodeHead):
             if i > 0:
                 coarser = stage['out_conv'](x)
         return self.cls_seg(x)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        # Called with every key under this head's prefix before its children load, whatever
-        # strictness the caller chose; refuse anything that does not match exactly.
-        expected = {prefix + k: v.shape for k, v in self.state_dict().items()}
-        present = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
-        missing = sorted(k for k in expected
-                         if k not in present and not k.endswith('num_batches_tracked'))
-        unexpected = sorted(k for k in present if k not in expected)
-        mismatched = sorted(
-            f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(expected[k])}'
-            for k, v in present.items()
-            if k in expected and isinstance(v, torch.Tensor) and v.shape != expected[k])
-        if missing or unexpected or mismatched:
-            raise RuntimeError(
-                f'{type(self).__name__} loads checkpoints strictly; under {prefix!r} the state '
-                f'dict has missing keys {missing}, unexpected keys {unexpected}, shape '
-                f'mismatches {mismatched}')
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)

@@ -5,13 +5,17 @@ import torch.nn as nn
 from lrseg_mm.models.backbones import LRNNet
 from lrseg_mm.models.backbones.lrnnet import FactorizedConvBlock, _max_pool_2x2
 
+from tolerances import assert_within_rounding
+
 
 def test_strided_max_equals_the_pool_layer_nan_and_ties_included():
     pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)
     x = torch.randn(1, 3, 6, 8).relu()  # many tied zeros
     x[0, 0, 0, 0] = float('nan')
     with torch.no_grad():
-        torch.testing.assert_close(_max_pool_2x2(x, pool), pool(x), equal_nan=True)
+        # a max selects one of the inputs: exact, no rounding
+        torch.testing.assert_close(_max_pool_2x2(x, pool), pool(x), equal_nan=True, rtol=0,
+                                   atol=0)
         odd = torch.randn(1, 3, 5, 7)
         assert torch.equal(_max_pool_2x2(odd, pool), pool(odd))  # falls back to the layer
 
@@ -46,4 +50,5 @@ def test_trace_does_not_freeze_the_size_dependent_paths():
     with torch.no_grad():
         traced = torch.jit.trace(model, torch.randn(1, 3, 64, 96), check_trace=False)
         x = torch.randn(1, 3, 65, 97)
-        torch.testing.assert_close(traced(x)[0], model(x)[0])
+        # the same kernels in the same order: equal up to the rounding of 3 stages
+        assert_within_rounding(traced(x)[0], model(x)[0], depth=3, fan_in=128)

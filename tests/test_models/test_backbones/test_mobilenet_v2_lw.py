@@ -5,6 +5,7 @@ from mmseg.models.backbones import MobileNetV2
 from lrseg_mm.models.backbones import MobileNetV2LW
 
 from helpers import count_params
+from tolerances import assert_within_rounding
 
 # torchvision's mobilenet_v2 features without the final 320->1280 conv: 2,223,872 - 412,160.
 TOOLBOX_PARAMS = 1_811_712
@@ -47,7 +48,9 @@ def test_toolbox_checkpoints_fit_and_the_expansion_starts_as_identity(tmp_path):
     toolbox.eval(), ours.train()  # train mode, but norm_eval keeps BN statistics frozen
     with torch.no_grad():
         for a, b in zip(toolbox(x), ours(x)):
-            assert torch.allclose(a, b, rtol=1e-3, atol=1e-4)
+            # an identity expansion conv is exact, but may run other kernels in 17 blocks
+            # of up to 960-term sums
+            assert_within_rounding(b, a, depth=20, fan_in=960)
 
 
 def test_default_init_treats_the_expansion_like_every_conv():

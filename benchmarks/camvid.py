@@ -1,0 +1,962 @@
+"""CamVid benchmark: train models from scratch with one recipe, evaluate on val, time them.
+
+Every model of :data:`MODELS` trains from scratch on CamVid train (SegNet split, 11 classes,
+360x480) with the shared recipe of ``configs/_base_/camvid_benchmark_recipe.py`` (configs in
+``configs/camvid_benchmark/``) and the same budget, stated in epochs: iterations =
+ceil(epochs x training images / batch). Each run goes through the toolbox Runner
+(``tools/train.py`` in a subprocess, ``--resume``, so a run that is cut off continues where its
+last checkpoint left it) into ``RUNS_DIR/e<epochs>-b<batch>/<model>-seed<seed>/``; its final
+checkpoint is evaluated on CamVid val by ``tools/test.py`` (the toolbox's ``IoUMetric``) and
+the run's ``result.json`` gets val mIoU and per-class IoU, parameters, multiply-adds at
+360x480 and CPU latency at 360x480. ``report`` gathers the ``result.json`` files of a budget
+into the marked sections of BENCHMARKS.md, README.md and configs/lrnnet/README.md (ablations)
+and plots val mIoU against CPU latency.
+
+Usage::
+
+    python benchmarks/camvid.py list
+    python benchmarks/camvid.py run --models all --seeds 0             # train, evaluate, report
+    python benchmarks/camvid.py run --models lrnnet-a lrnnet-c --seeds 0 1
+    python benchmarks/camvid.py run --models lrnnet-c lrnnet-c-drop0 --seeds 0 1 --epochs 10
+    python benchmarks/camvid.py report                                  # tables and plot only
+    python benchmarks/camvid.py pictures --models lrnnet-c --seeds 0    # docs/camvid_*.png
+
+Finished steps are skipped (a run with ``result.json`` is done; a run with its final
+checkpoint only needs evaluating), so repeating a command after an interruption continues it.
+The CamVid frames are read from ``--data-root`` (default ``../shared/data/camvid`` next to
+the checkout) and never copied; runs go outside the checkout (default ``~/runs/camvid``).
+"""
+import argparse
+import glob
+import json
+import logging
+import math
+import os
+import os.path as osp
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = 'configs/camvid_benchmark'
+DEFAULT_DATA_ROOT = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'camvid'))
+DEFAULT_RUNS_DIR = osp.join('~', 'runs', 'camvid')
+CLASSES = ('sky', 'building', 'pole', 'road', 'pavement', 'tree', 'signsymbol', 'fence', 'car',
+           'pedestrian', 'bicyclist')
+SHORT_CLASS_NAMES = ('sky', 'bldg', 'pole', 'road', 'pvmt', 'tree', 'sign', 'fence', 'car',
+                     'ped', 'bike')
+INPUT_SHAPE = (360, 480)
+SPLITS = (('train', 'trainannot'), ('val', 'valannot'))
+# Training time between checkpoints; a cut-off run loses at most this much.
+CHECKPOINT_EVERY_S = 15 * 60
+MARKERS = {
+    'benchmarks': ('<!-- camvid:start -->', '<!-- camvid:end -->'),
+    'readme': ('<!-- camvid-summary:start -->', '<!-- camvid-summary:end -->'),
+    'ablation': ('<!-- camvid-ablation:start -->', '<!-- camvid-ablation:end -->'),
+}
+
+
+@dataclass(frozen=True)
+class Model:
+    """One entry of the benchmark: a config plus, for ablation variants, its overrides.
+
+    Attributes:
+        name (str): Run name, used on the command line and in the run folders.
+        title (str): Name in the tables.
+        config (str): Config path relative to the repository.
+        ours (bool): A model of this project.
+        paper_pretrained (bool): The paper trains it from ImageNet weights; here it trains
+            from scratch like every other entry, which the tables mark.
+        seconds_per_iter (float): Training seconds per iteration at batch 4 on 360x480 crops,
+            measured on the 2-core development CPU while other jobs loaded it (6-iteration
+            smoke runs, 2026-12-02; about 2x an idle machine's). Sets the checkpoint interval
+            to about :data:`CHECKPOINT_EVERY_S` of training or less.
+        variant_of (str | None): For an ablation variant, the name of the model it changes.
+        change (str): What an ablation variant changes, for the ablation table.
+        options (tuple[str]): ``--cfg-options`` of the variant (key=value).
+    """
+    name: str
+    title: str
+    config: str
+    ours: bool = False
+    paper_pretrained: bool = False
+    seconds_per_iter: float = 1.0
+    variant_of: Optional[str] = None
+    change: str = ''
+    options: Tuple[str, ...] = ()
+
+
+def _cfg(name: str) -> str:
+    return f'{CONFIG_DIR}/{name}_1xb4-30e_camvid-360x480.py'
+
+
+_BENCHMARK = [
+    Model('lrnnet-a', 'LRNNet Model A (no SVN)', _cfg('lrnnet-model-a'), ours=True,
+          seconds_per_iter=2.3),
+    Model('lrnnet-b', 'LRNNet Model B (SVN 8x8)', _cfg('lrnnet-model-b'), ours=True,
+          seconds_per_iter=2.45),
+    Model('lrnnet-c', 'LRNNet Model C (SVN 8x8+4x4)', _cfg('lrnnet-model-c'), ours=True,
+          seconds_per_iter=2.45),
+    Model('erfnet', 'ERFNet', _cfg('erfnet_fcn'), seconds_per_iter=6.0),
+    Model('cgnet', 'CGNet', _cfg('cgnet_fcn'), seconds_per_iter=1.95),
+    Model('fast-scnn', 'Fast-SCNN', _cfg('fast_scnn'), seconds_per_iter=2.55),
+    Model('bisenetv2', 'BiSeNetV2', _cfg('bisenetv2_fcn'), seconds_per_iter=3.9),
+    Model('shelfnet18-lw', 'ShelfNet18-lw', _cfg('shelfnet18-lw-scratch'), ours=True,
+          paper_pretrained=True, seconds_per_iter=2.85),
+    Model('rf-lw-mbv2', 'RF-LW-MobileNet-v2', _cfg('lw-refinenet-scratch_mbv2'), ours=True,
+          paper_pretrained=True, seconds_per_iter=4.0),
+]
+
+
+def _variant(name: str, change: str, *options: str) -> Model:
+    base = next(m for m in _BENCHMARK if m.name == 'lrnnet-c')
+    return Model(name, f'LRNNet C, {change}', base.config, ours=True,
+                 seconds_per_iter=base.seconds_per_iter, variant_of=base.name, change=change,
+                 options=tuple(options))
+
+
+# Item 4 of issue #10: the choices the paper leaves open in our reconstruction, each as a
+# config-level change of Model C. Compare them with lrnnet-c at the same budget and seeds.
+_ABLATIONS = [
+    _variant('lrnnet-c-drop0', 'no dropout (encoder 0, 0, 0; head 0)',
+             'model.backbone.drop_rates=(0.,0.,0.)', 'model.decode_head.dropout_ratio=0.'),
+    _variant('lrnnet-c-drop-low', 'encoder dropout 0.01, 0.01, 0.1',
+             'model.backbone.drop_rates=(0.01,0.01,0.1)'),
+    _variant('lrnnet-c-headdrop0', 'head dropout 0', 'model.decode_head.dropout_ratio=0.'),
+    _variant('lrnnet-c-cls16', 'classifier width 16', 'model.decode_head.channels=16'),
+    _variant('lrnnet-c-cls48', 'classifier width 48', 'model.decode_head.channels=48'),
+    _variant('lrnnet-c-svn16', 'SVN reduced channels 16', 'model.decode_head.svn_channels=16'),
+    _variant('lrnnet-c-svn64', 'SVN reduced channels 64', 'model.decode_head.svn_channels=64'),
+    _variant('lrnnet-c-noscale', 'attention without 1/sqrt(d) scale',
+             'model.decode_head.use_scale=False'),
+    _variant('lrnnet-c-lr1e-3', 'lr 1e-3', 'optim_wrapper.optimizer.lr=1e-3'),
+    _variant('lrnnet-c-lr5e-3', 'lr 5e-3', 'optim_wrapper.optimizer.lr=5e-3'),
+    _variant('lrnnet-c-wd0', 'weight decay 0', 'optim_wrapper.optimizer.weight_decay=0.'),
+]
+MODELS: Dict[str, Model] = {m.name: m for m in _BENCHMARK + _ABLATIONS}
+BENCHMARK_NAMES = [m.name for m in _BENCHMARK]
+
+
+# --------------------------------------------------------------------------- data and budget
+
+
+def check_camvid_root(data_root: str) -> Dict[str, int]:
+    """Check that a folder holds CamVid train and val in the SegNet layout.
+
+    Args:
+        data_root (str): The folder.
+
+    Returns:
+        dict: Number of images per split, e.g. ``{'train': 367, 'val': 101}``.
+
+    Raises:
+        FileNotFoundError: If a split folder, its images or a label of an image is missing.
+    """
+    layout = ('{train,val}/*.png images and {train,val}annot/*.png labels of the same names '
+              '(ids 0..10, 11 = void), as in the SegNet tutorial')
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'CamVid data root {data_root} does not exist (expected '
+                                f'{layout}); pass --data-root')
+    counts = {}
+    for images, labels in SPLITS:
+        image_dir, label_dir = osp.join(data_root, images), osp.join(data_root, labels)
+        missing = [d for d in (image_dir, label_dir) if not osp.isdir(d)]
+        if missing:
+            raise FileNotFoundError(f'{data_root} does not have the CamVid layout: no '
+                                    f'{", ".join(missing)} (expected {layout})')
+        names = sorted(f for f in os.listdir(image_dir) if f.endswith('.png'))
+        if not names:
+            raise FileNotFoundError(f'{image_dir} holds no .png images (expected {layout})')
+        unlabelled = [n for n in names if not osp.isfile(osp.join(label_dir, n))]
+        if unlabelled:
+            raise FileNotFoundError(f'{len(unlabelled)} image(s) of {image_dir} have no label '
+                                    f'in {label_dir}, e.g. {unlabelled[0]} (expected {layout})')
+        counts[images] = len(names)
+    return counts
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training budget shared by every run of one benchmark.
+
+    Attributes:
+        epochs (float): Passes over the training images (None when ``max_iters`` is forced).
+        batch_size (int): Images per iteration.
+        train_images (int): Training images found in the data root.
+        max_iters (int): Iterations = ceil(epochs x train_images / batch_size).
+    """
+    epochs: Optional[float]
+    batch_size: int
+    train_images: int
+    max_iters: int
+
+    @classmethod
+    def make(cls, train_images: int, batch_size: int, epochs: Optional[float] = None,
+             max_iters: Optional[int] = None) -> 'Budget':
+        if batch_size < 1:
+            raise ValueError(f'--batch-size must be at least 1, got {batch_size}')
+        if max_iters is None:
+            if epochs is None or epochs <= 0:
+                raise ValueError(f'--epochs must be positive, got {epochs}')
+            max_iters = math.ceil(epochs * train_images / batch_size)
+        elif max_iters < 1:
+            raise ValueError(f'--max-iters must be at least 1, got {max_iters}')
+        else:
+            epochs = None  # a forced iteration count is not an epoch budget
+        return cls(epochs, batch_size, train_images, max_iters)
+
+    @property
+    def seen_epochs(self) -> float:
+        """Epochs actually seen: iterations x batch / training images."""
+        return self.max_iters * self.batch_size / self.train_images
+
+    @property
+    def tag(self) -> str:
+        """Folder of this budget's runs, e.g. ``e30-b4`` (``i2-b2`` for a forced max_iters)."""
+        if self.epochs is not None:
+            return f'e{self.epochs:g}-b{self.batch_size}'
+        return f'i{self.max_iters}-b{self.batch_size}'
+
+    def as_dict(self) -> dict:
+        return dict(epochs=self.epochs, seen_epochs=round(self.seen_epochs, 3),
+                    batch_size=self.batch_size, train_images=self.train_images,
+                    iterations=self.max_iters, crop=list(INPUT_SHAPE))
+
+
+def checkpoint_interval(model: Model, budget: Budget) -> int:
+    """Iterations between checkpoints: about :data:`CHECKPOINT_EVERY_S` of training."""
+    seconds = model.seconds_per_iter * budget.batch_size / 4
+    interval = max(10, int(round(CHECKPOINT_EVERY_S / seconds / 10.0)) * 10)
+    return min(interval, budget.max_iters)
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass
+class Run:
+    """One training run: a model, a seed and a budget, in its own work dir."""
+    model: Model
+    seed: int
+    budget: Budget
+    runs_dir: str
+
+    @property
+    def name(self) -> str:
+        return f'{self.model.name}-seed{self.seed}'
+
+    @property
+    def work_dir(self) -> str:
+        return osp.join(self.runs_dir, self.budget.tag, self.name)
+
+    @property
+    def final_checkpoint(self) -> str:
+        return osp.join(self.work_dir, f'iter_{self.budget.max_iters}.pth')
+
+    @property
+    def result_path(self) -> str:
+        return osp.join(self.work_dir, 'result.json')
+
+    def data_options(self, data_root: str, workers: Optional[int]) -> List[str]:
+        options = [f'{loader}.dataset.data_root={data_root}'
+                   for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+        if workers is not None:
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+                options += [f'{loader}.num_workers={workers}',
+                            f'{loader}.persistent_workers={workers > 0}']
+        return options
+
+    def train_options(self, data_root: str, workers: Optional[int]) -> List[str]:
+        n = self.budget.max_iters
+        return self.data_options(data_root, workers) + [
+            f'train_dataloader.batch_size={self.budget.batch_size}',
+            f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+            f'param_scheduler.0.end={n}',
+            f'default_hooks.checkpoint.interval={checkpoint_interval(self.model, self.budget)}',
+            'default_hooks.checkpoint.max_keep_ckpts=2',
+            f'randomness.seed={self.seed}',
+            # evaluation on val is done once, on the final checkpoint, by tools/test.py
+            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+        ] + list(self.model.options)
+
+
+def _tool_env(threads: Optional[int]) -> dict:
+    env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', PYTHONUNBUFFERED='1')
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)
+    return env
+
+
+def _run_tool(args: List[str], log_path: str, threads: Optional[int], quiet: bool) -> None:
+    """Run a repository tool; stream its output (unless quiet) and keep it in ``log_path``."""
+    os.makedirs(osp.dirname(log_path), exist_ok=True)
+    with open(log_path, 'a') as log:
+        log.write(f'\n$ {" ".join(args)}\n')
+        log.flush()
+        process = subprocess.Popen(args, cwd=REPO, env=_tool_env(threads),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        tail = []
+        for line in process.stdout:
+            log.write(line)
+            log.flush()  # the file can be followed (tail -f) while the tool runs
+            tail = (tail + [line])[-40:]
+            if not quiet:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        code = process.wait()
+    if code != 0:
+        raise RuntimeError(f'{args[1]} failed with exit status {code}; its output is in '
+                           f'{log_path}. Last lines:\n{"".join(tail)}')
+
+
+def train(run: Run, data_root: str, extra_options: Sequence[str] = (), workers=None,
+          threads=None, quiet=False) -> None:
+    """Train a run to its final checkpoint through ``tools/train.py --resume``.
+
+    A run whose final checkpoint exists is left alone; an interrupted one continues from its
+    last checkpoint.
+    """
+    if osp.isfile(run.final_checkpoint):
+        return
+    args = [sys.executable, osp.join(REPO, 'tools', 'train.py'), osp.join(REPO, run.model.config),
+            '--work-dir', run.work_dir, '--resume', '--cfg-options',
+            *run.train_options(data_root, workers), *extra_options]
+    _run_tool(args, osp.join(run.work_dir, 'benchmark_train.log'), threads, quiet)
+    if not osp.isfile(run.final_checkpoint):
+        raise RuntimeError(f'training of {run.name} ended without {run.final_checkpoint}')
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _newest_test_log_dir(eval_dir: str) -> str:
+    candidates = [d for d in glob.glob(osp.join(eval_dir, '*')) if osp.isdir(d)
+                  and osp.isfile(osp.join(d, osp.basename(d) + '.log'))]
+    if not candidates:
+        raise RuntimeError(f'tools/test.py left no log in {eval_dir}')
+    return max(candidates, key=osp.getmtime)
+
+
+def parse_test_log(log_dir: str) -> dict:
+    """Val metrics of one ``tools/test.py`` run from the files its Runner wrote.
+
+    The summary (aAcc, mIoU, mAcc) comes from the Runner's ``<timestamp>.json``; the per-class
+    IoU and accuracy from the table the toolbox's ``IoUMetric`` writes to ``<timestamp>.log``
+    (it logs them but does not return them). The per-class IoUs are checked against mIoU.
+
+    Returns:
+        dict: ``{'mIoU', 'aAcc', 'mAcc', 'IoU': {class: value}, 'Acc': {class: value}}``,
+        percentages; a class absent from both prediction and labels has ``None``.
+    """
+    stamp = osp.basename(log_dir)
+    with open(osp.join(log_dir, stamp + '.json')) as f:
+        summary = json.loads(f.read().strip().splitlines()[-1])
+    with open(osp.join(log_dir, stamp + '.log')) as f:
+        text = f.read()
+    start = text.rfind('per class results:')
+    if start < 0:
+        raise RuntimeError(f'no per-class table of IoUMetric in {log_dir}/{stamp}.log')
+    iou, acc = {}, {}
+    for line in text[start:].splitlines()[1:]:
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) >= 3 and cells[0] in CLASSES:
+            iou[cells[0]] = None if cells[1] == 'nan' else float(cells[1])
+            acc[cells[0]] = None if cells[2] == 'nan' else float(cells[2])
+        if len(iou) == len(CLASSES):
+            break
+    if set(iou) != set(CLASSES):
+        raise RuntimeError(f'per-class table in {log_dir}/{stamp}.log lacks classes '
+                           f'{sorted(set(CLASSES) - set(iou))}')
+    present = [v for v in iou.values() if v is not None]
+    mean = sum(present) / len(present) if present else float('nan')
+    if abs(mean - summary['mIoU']) > 0.02:
+        raise RuntimeError(f'per-class IoUs of {log_dir} average {mean:.2f}, not the logged '
+                           f'mIoU {summary["mIoU"]}')
+    # the Runner logs float32 values (56.5099983...); IoUMetric rounds to 2 decimals
+    summary = {k: round(float(summary[k]), 2) for k in ('mIoU', 'aAcc', 'mAcc') if k in summary}
+    return dict(mIoU=summary['mIoU'], aAcc=summary.get('aAcc'), mAcc=summary.get('mAcc'),
+                IoU={c: iou[c] for c in CLASSES}, Acc={c: acc[c] for c in CLASSES})
+
+
+def evaluate_on_val(run: Run, data_root: str, extra_options: Sequence[str] = (), workers=None,
+                    threads=None, quiet=False) -> dict:
+    """Evaluate the run's final checkpoint on CamVid val with ``tools/test.py``."""
+    eval_dir = osp.join(run.work_dir, 'eval')
+    args = [sys.executable, osp.join(REPO, 'tools', 'test.py'), osp.join(REPO, run.model.config),
+            run.final_checkpoint, '--work-dir', eval_dir, '--cfg-options',
+            *run.data_options(data_root, workers), *run.model.options, *extra_options]
+    _run_tool(args, osp.join(run.work_dir, 'benchmark_eval.log'), threads, quiet)
+    return parse_test_log(_newest_test_log_dir(eval_dir))
+
+
+def training_seconds_per_iter(work_dir: str) -> Optional[float]:
+    """Median logged training time per iteration over all sittings of a run."""
+    times = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'time' in record and 'loss' in record:
+                    times.append(record['time'])
+    return round(statistics.median(times), 4) if times else None
+
+
+# --------------------------------------------------------------------------- model figures
+
+
+def build_model(config: str, options: Sequence[str] = ()):
+    """The config's segmentor with random weights, in eval mode, SyncBN reverted to BN."""
+    from mmengine.config import Config, DictAction
+    from mmengine.logging import MMLogger
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    import lrseg_mm  # noqa: F401  (registers this project's modules)
+
+    cfg = Config.fromfile(osp.join(REPO, config))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    init_default_scope('mmseg')
+    model = SEG_MODELS.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # not mmengine's report of every initialised weight
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return revert_sync_batchnorm(model).eval()
+
+
+def model_size(model) -> Tuple[int, int]:
+    """(parameters of the inference path, multiply-adds at 360x480)."""
+    import torch
+
+    from lrseg_mm.utils.flops import count_macs, count_parameters
+    params = count_parameters(model, exclude=('auxiliary_head', ))
+    macs = count_macs(model, torch.zeros(1, 3, *INPUT_SHAPE)).macs
+    return params, macs
+
+
+def cpu_model_name() -> str:
+    """The CPU's model string from /proc/cpuinfo (the platform's name elsewhere)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure_latency(models: Dict[str, object], rounds: int = 20, warmup: int = 3,
+                    threads: int = 1) -> Dict[str, dict]:
+    """Batch-1 CPU latency at 360x480 of several models, timed round-robin.
+
+    Each round calls every model once, in a shuffled order (network and the resize of the
+    logits to the input, ``encode_decode``; random weights, the time does not depend on
+    them) on the same random image, so load from other processes hits all
+    models alike; medians over the rounds are reported, as wall time and as this process's
+    CPU time (with one thread, what the call costs an otherwise idle core).
+
+    Args:
+        models (dict): Name -> segmentor in eval mode.
+        rounds (int): Timed rounds. Default: 20.
+        warmup (int): Untimed rounds first. Default: 3.
+        threads (int): ``torch.set_num_threads``. Default: 1.
+
+    Returns:
+        dict: Name -> ``{'cpu_ms', 'wall_ms', 'threads', 'rounds', 'cpu'}``.
+    """
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    image = torch.randn(1, 3, *INPUT_SHAPE)
+    metas = [dict(img_shape=INPUT_SHAPE, ori_shape=INPUT_SHAPE, pad_shape=INPUT_SHAPE)]
+    wall = {name: [] for name in models}
+    cpu = {name: [] for name in models}
+    order = list(models)
+    shuffler = random.Random(0)
+    with torch.no_grad():
+        for i in range(warmup + rounds):
+            shuffler.shuffle(order)  # no model always runs right after the same one
+            for name in order:
+                model = models[name]
+                w0, c0 = time.perf_counter(), time.process_time()
+                model.encode_decode(image, metas)
+                c1, w1 = time.process_time(), time.perf_counter()
+                if i >= warmup:
+                    wall[name].append((w1 - w0) * 1e3)
+                    cpu[name].append((c1 - c0) * 1e3)
+    return {name: dict(cpu_ms=round(statistics.median(cpu[name]), 2),
+                       wall_ms=round(statistics.median(wall[name]), 2), threads=threads,
+                       rounds=rounds, cpu=cpu_model_name()) for name in models}
+
+
+def write_result(run: Run, val: dict, params: int, macs: int, latency: dict) -> dict:
+    result = dict(
+        model=run.model.name, title=run.model.title, config=run.model.config, seed=run.seed,
+        variant_of=run.model.variant_of, change=run.model.change,
+        cfg_options=list(run.model.options), ours=run.model.ours, from_scratch=True,
+        paper_pretrained=run.model.paper_pretrained, budget=run.budget.as_dict(),
+        checkpoint=run.final_checkpoint, val=val, params=params, macs=macs,
+        input_shape=list(INPUT_SHAPE), latency=latency,
+        train_seconds_per_iter=training_seconds_per_iter(run.work_dir),
+        written=time.strftime('%Y-%m-%d %H:%M:%S'))
+    with open(run.result_path, 'w') as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def evaluate(run: Run, data_root: str, extra_options: Sequence[str] = (), workers=None,
+             threads=None, latency_rounds=20, latency_threads=1, quiet=False) -> dict:
+    """Val metrics, size and latency of a trained run, written to its ``result.json``."""
+    val = evaluate_on_val(run, data_root, extra_options, workers, threads, quiet)
+    model = build_model(run.model.config, run.model.options)
+    params, macs = model_size(model)
+    latency = measure_latency({run.name: model}, rounds=latency_rounds,
+                              threads=latency_threads)[run.name]
+    return write_result(run, val, params, macs, latency)
+
+
+def remeasure_latency(results: List[dict], rounds: int, threads: int) -> None:
+    """Time every model of ``results`` round-robin in one go; update their result files."""
+    configs = {}
+    for result in results:
+        configs.setdefault(result['model'], (result['config'], result['cfg_options']))
+    models = {name: build_model(config, options) for name, (config, options) in configs.items()}
+    latency = measure_latency(models, rounds=rounds, threads=threads)
+    for result in results:
+        result['latency'] = latency[result['model']]
+        with open(osp.join(osp.dirname(result['checkpoint']), 'result.json'), 'w') as f:
+            json.dump(result, f, indent=2)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def load_results(budget_dir: str) -> List[dict]:
+    results = []
+    for path in sorted(glob.glob(osp.join(budget_dir, '*', 'result.json'))):
+        with open(path) as f:
+            results.append(json.load(f))
+    return results
+
+
+@dataclass
+class Aggregate:
+    """The runs (seeds) of one model, summarised."""
+    model: str
+    runs: List[dict] = field(default_factory=list)
+
+    @property
+    def first(self) -> dict:
+        return self.runs[0]
+
+    @property
+    def mious(self) -> List[float]:
+        return [r['val']['mIoU'] for r in self.runs]
+
+    @property
+    def miou(self) -> float:
+        return statistics.mean(self.mious)
+
+    def class_iou(self, name: str) -> Optional[float]:
+        values = [r['val']['IoU'][name] for r in self.runs if r['val']['IoU'][name] is not None]
+        return statistics.mean(values) if values else None
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.median(r['latency']['cpu_ms'] for r in self.runs)
+
+    def miou_text(self) -> str:
+        """``'56.3'`` for one seed, ``'56.3 ± 1.2 (2 seeds)'`` (± half the range) for more."""
+        if len(self.runs) == 1:
+            return f'{self.miou:.1f}'
+        spread = (max(self.mious) - min(self.mious)) / 2
+        return f'{self.miou:.1f} ± {spread:.1f} ({len(self.runs)} seeds)'
+
+
+def aggregate(results: List[dict]) -> Dict[str, Aggregate]:
+    groups: Dict[str, Aggregate] = {}
+    for result in sorted(results, key=lambda r: r['seed']):
+        groups.setdefault(result['model'], Aggregate(result['model'])).runs.append(result)
+    return groups
+
+
+def _order(names) -> List[str]:
+    known = list(MODELS)
+    return sorted(names, key=lambda n: (known.index(n) if n in known else len(known), n))
+
+
+def _count(value: float) -> str:
+    for scale, prefix in ((1e9, 'G'), (1e6, 'M'), (1e3, 'K')):
+        if value >= scale:
+            return f'{value / scale:.2f} {prefix}'
+    return f'{value:.0f}'
+
+
+def _title(agg: Aggregate) -> str:
+    first = agg.first
+    title = f'**{first["title"]}** (ours)' if first['ours'] else first['title']
+    return title + (' †' if first['paper_pretrained'] else '')
+
+
+def _budget_line(results: List[dict]) -> str:
+    budget = results[0]['budget']
+    latency = results[0]['latency']
+    epochs = f'{budget["epochs"]:g} epochs' if budget['epochs'] is not None else \
+        f'{budget["seen_epochs"]:g} epochs'
+    return (f'Budget: {epochs} of CamVid train ({budget["train_images"]} frames) = '
+            f'{budget["iterations"]} iterations x batch {budget["batch_size"]} on '
+            f'{budget["crop"][0]}x{budget["crop"][1]} crops, from scratch, one recipe for every '
+            f'model (`configs/_base_/camvid_benchmark_recipe.py`: Adam, poly decay, random '
+            f'resize 0.5-2.0 + crop + flip + photometric distortion, no class weights). '
+            f'mIoU: CamVid **val** (101 frames, 11 classes, void ignored), the toolbox\'s '
+            f'`IoUMetric`; mean over seeds, ± half the range. CPU ms: batch 1 at 360x480 '
+            f'(network + resize of the logits), median of {latency["rounds"]} round-robin '
+            f'rounds, process CPU time, {latency["threads"]} thread(s), {latency["cpu"]}. '
+            f'MACs: multiply-adds at 360x480 (`lrseg_mm.utils.flops`); params: inference path '
+            f'(auxiliary heads excluded).')
+
+
+def benchmark_table(groups: Dict[str, Aggregate], with_classes: bool = True) -> str:
+    header = ['model', 'params', 'MACs @360x480', 'CPU ms', 'val mIoU']
+    if with_classes:
+        header += list(SHORT_CLASS_NAMES)
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|']
+    for name in _order(groups):
+        agg = groups[name]
+        row = [_title(agg), _count(agg.first['params']), _count(agg.first['macs']),
+               f'{agg.cpu_ms:.0f}', agg.miou_text()]
+        if with_classes:
+            row += ['-' if agg.class_iou(c) is None else f'{agg.class_iou(c):.1f}'
+                    for c in CLASSES]
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return '\n'.join(lines)
+
+
+def ablation_table(groups: Dict[str, Aggregate]) -> str:
+    """Model C's ablation variants against Model C itself (same budget)."""
+    lines = ['| variant | change | params | val mIoU | Δ mIoU vs Model C |',
+             '|---|---|---:|---:|---:|']
+    base = groups.get('lrnnet-c')
+    names = ['lrnnet-c'] + [n for n in _order(groups) if groups[n].first['variant_of']]
+    for name in names:
+        if name not in groups:
+            continue
+        agg = groups[name]
+        delta = '' if base is None or name == 'lrnnet-c' else f'{agg.miou - base.miou:+.1f}'
+        change = agg.first['change'] or 'defaults (Model C)'
+        lines.append(f'| `{name}` | {change} | {agg.first["params"]:,} | {agg.miou_text()} | '
+                     f'{delta} |')
+    return '\n'.join(lines)
+
+
+def replace_marked(path: str, markers: Tuple[str, str], body: str) -> None:
+    """Replace the text between two marker lines of a file (the markers stay).
+
+    Raises:
+        ValueError: If the file lacks the markers or has them out of order.
+    """
+    with open(path) as f:
+        text = f.read()
+    start, end = markers
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f'{path} has no "{start}" ... "{end}" section to write into')
+    with open(path, 'w') as f:
+        f.write(text[:i + len(start)] + '\n' + body.strip('\n') + '\n' + text[j:])
+
+
+def plot(groups: Dict[str, Aggregate], path: str, title: str) -> None:
+    """Val mIoU against CPU latency, one point per model (seed range as error bar)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=90)
+    for name in _order(groups):
+        agg = groups[name]
+        ours = agg.first['ours']
+        low, high = agg.miou - min(agg.mious), max(agg.mious) - agg.miou
+        ax.errorbar(agg.cpu_ms, agg.miou, yerr=[[low], [high]], fmt='o' if ours else 's',
+                    color='tab:red' if ours else 'tab:blue', capsize=3, markersize=5)
+        label = agg.first['title'] + (' †' if agg.first['paper_pretrained'] else '')
+        ax.annotate(label, (agg.cpu_ms, agg.miou), textcoords='offset points', xytext=(5, 4),
+                    fontsize=7)
+    ax.set_xlabel('CPU latency at 360x480, batch 1 (ms)')
+    ax.set_ylabel('CamVid val mIoU (%)')
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optional[str] = None,
+           ablation_md: Optional[str] = None, plot_path: Optional[str] = None,
+           ablation: bool = False) -> Dict[str, Aggregate]:
+    """Write the tables of a budget's results into the marked sections and draw the plot.
+
+    The benchmark (``ablation=False``) and the ablations usually run at different budgets, so
+    one call writes one of them and leaves the other's sections alone.
+
+    Args:
+        budget_dir (str): ``RUNS_DIR/<budget tag>``.
+        benchmarks_md (str | None): File with the ``camvid`` markers (full table).
+        readme (str | None): File with the ``camvid-summary`` markers (short table).
+        ablation_md (str | None): File with the ``camvid-ablation`` markers.
+        plot_path (str | None): PNG of val mIoU against CPU latency.
+        ablation (bool): Write the ablation table (Model C and its variants) instead of the
+            benchmark tables and plot. Default: False.
+
+    Returns:
+        dict: Model name -> :class:`Aggregate` of the models written.
+    """
+    results = load_results(budget_dir)
+    if not results:
+        raise FileNotFoundError(f'no result.json under {budget_dir}/*/: run the benchmark '
+                                f'first (or pass the --epochs/--batch-size it ran with)')
+    groups = aggregate(results)
+    main = {n: g for n, g in groups.items() if not g.first['variant_of']}
+    ablations = {n: g for n, g in groups.items() if g.first['variant_of'] or n == 'lrnnet-c'}
+    stamp = max(r['written'] for r in results)
+    notes = ('**Measured by us** (`python benchmarks/camvid.py report`, last result '
+             f'{stamp}).')
+    if any(g.first['paper_pretrained'] for g in main.values()) and not ablation:
+        notes += ' † trained from scratch here; its paper starts from ImageNet weights.'
+    budget = results[0]['budget']
+    short_budget = (f'{budget["epochs"] or budget["seen_epochs"]:g} epochs of CamVid train '
+                    f'({budget["iterations"]} iterations x batch {budget["batch_size"]}, '
+                    f'360x480 crops), every model from scratch; mIoU on CamVid val')
+    if ablation:
+        if ablation_md:
+            body = [_budget_line(results), '', ablation_table(ablations), '', notes]
+            replace_marked(ablation_md, MARKERS['ablation'], '\n'.join(body))
+        return ablations
+    if plot_path and main:
+        plot(main, plot_path, f'CamVid val, {results[0]["budget"]["iterations"]} iterations x '
+                              f'batch {results[0]["budget"]["batch_size"]}, from scratch')
+    if benchmarks_md and main:
+        body = [_budget_line(results), '', benchmark_table(main), '', notes]
+        if plot_path:
+            link = osp.relpath(plot_path, osp.dirname(osp.abspath(benchmarks_md)))
+            body += ['', f'![CamVid val mIoU against CPU latency]({link})']
+        replace_marked(benchmarks_md, MARKERS['benchmarks'], '\n'.join(body))
+    if readme and main:
+        body = [f'Budget: {short_budget}.', '', benchmark_table(main, with_classes=False), '',
+                notes + ' Protocol and per-class IoU: '
+                '[BENCHMARKS.md](BENCHMARKS.md#camvid-trained-from-scratch).']
+        replace_marked(readme, MARKERS['readme'], '\n'.join(body))
+    return main
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def draw_pictures(run: Run, data_root: str, out_path: str, num_frames: int = 3,
+                  width: int = 240, threads=None, quiet=False) -> List[str]:
+    """Frames of CamVid val, their ground truth and ``tools/infer.py``'s overlays, side by side.
+
+    ``tools/infer.py`` segments ``num_frames`` evenly spaced val frames with the run's final
+    checkpoint; each row of the picture is frame | ground truth (void black) | overlay,
+    every panel downscaled to ``width`` pixels, saved as a 256-colour PNG to stay small.
+
+    Returns:
+        list[str]: The val frames used.
+    """
+    import numpy as np
+    from PIL import Image
+
+    from lrseg_mm.datasets import CamVidDataset
+    if not osp.isfile(run.final_checkpoint):
+        raise FileNotFoundError(f'{run.name} has no final checkpoint {run.final_checkpoint}')
+    names = sorted(f for f in os.listdir(osp.join(data_root, 'val')) if f.endswith('.png'))
+    step = max(1, len(names) // num_frames)
+    chosen = names[step // 2::step][:num_frames]
+    frames = [osp.join(data_root, 'val', n) for n in chosen]
+    infer_dir = osp.join(run.work_dir, 'pictures')
+    args = [sys.executable, osp.join(REPO, 'tools', 'infer.py'),
+            osp.join(REPO, run.model.config), run.final_checkpoint, *frames, '--out-dir',
+            infer_dir, '--no-progress', '--device', 'cpu']
+    if run.model.options:
+        args += ['--cfg-options', *run.model.options]
+    _run_tool(args, osp.join(run.work_dir, 'benchmark_pictures.log'), threads, quiet)
+    palette = np.array(CamVidDataset.METAINFO['palette'] + [[0, 0, 0]] * 245, np.uint8)
+    rows = []
+    for name, frame in zip(chosen, frames):
+        stem = osp.splitext(name)[0]
+        label = np.array(Image.open(osp.join(data_root, 'valannot', name)))
+        panels = [Image.open(frame).convert('RGB'), Image.fromarray(palette[label]),
+                  Image.open(osp.join(infer_dir, 'overlays', stem + '.png')).convert('RGB')]
+        height = round(panels[0].height * width / panels[0].width)
+        rows.append(np.concatenate(
+            [np.asarray(p.resize((width, height), Image.BILINEAR)) for p in panels], axis=1))
+    picture = Image.fromarray(np.concatenate(rows, axis=0))
+    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
+    picture.quantize(colors=256, method=Image.MEDIANCUT).save(out_path, optimize=True)
+    return frames
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def resolve_models(names: Sequence[str]) -> List[Model]:
+    """Models named on the command line; ``all`` = the benchmark list, ``ablations`` = the
+    variants of Model C."""
+    models = []
+    for name in names:
+        if name == 'all':
+            models += [MODELS[n] for n in BENCHMARK_NAMES]
+        elif name == 'ablations':
+            models += [m for m in MODELS.values() if m.variant_of]
+        elif name in MODELS:
+            models.append(MODELS[name])
+        else:
+            raise SystemExit(f'error: unknown model {name!r}; choose from all, ablations, '
+                             f'{", ".join(MODELS)}')
+    return list(dict.fromkeys(models))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='CamVid benchmark: train from scratch, evaluate on val, time on CPU',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('command', choices=['run', 'train', 'evaluate', 'latency', 'report',
+                                            'pictures', 'list'],
+                        help='run = train + evaluate + latency (round-robin) + report; '
+                        'pictures = tools/infer.py on val frames of the first model and seed')
+    parser.add_argument('--models', nargs='+', default=['all'],
+                        help='model names (see `list`), `all` or `ablations`; when ablation '
+                        'variants are among them, `report` writes the ablation table only')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0])
+    parser.add_argument('--epochs', type=float, default=30,
+                        help='training budget in epochs of CamVid train')
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--max-iters', type=int, default=None,
+                        help='iterations instead of --epochs (smoke runs, tests)')
+    parser.add_argument('--data-root', default=DEFAULT_DATA_ROOT,
+                        help='CamVid in the SegNet layout')
+    parser.add_argument('--runs-dir', default=DEFAULT_RUNS_DIR,
+                        help='where runs go (outside the checkout)')
+    parser.add_argument('--workers', type=int, default=None,
+                        help='dataloader workers (default: the config\'s)')
+    parser.add_argument('--train-threads', type=int, default=None,
+                        help='OMP_NUM_THREADS of the training and test processes')
+    parser.add_argument('--latency-rounds', type=int, default=20)
+    parser.add_argument('--latency-threads', type=int, default=1)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra key=value options for every training and test run')
+    parser.add_argument('--quiet', action='store_true', help='do not stream the tools\' output')
+    parser.add_argument('--benchmarks-md', default=osp.join(REPO, 'BENCHMARKS.md'))
+    parser.add_argument('--readme', default=osp.join(REPO, 'README.md'))
+    parser.add_argument('--ablation-md', default=osp.join(REPO, 'configs', 'lrnnet',
+                                                          'README.md'))
+    parser.add_argument('--plot', default=osp.join(REPO, 'benchmarks',
+                                                   'camvid_miou_vs_latency.png'))
+    parser.add_argument('--frames', type=int, default=3, help='pictures: val frames')
+    parser.add_argument('--picture', default=osp.join(REPO, 'docs', 'camvid_lrnnet_val.png'),
+                        help='pictures: output PNG')
+    parser.add_argument('--no-write', action='store_true',
+                        help='report: print the tables, write no file')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.command == 'list':
+        for model in MODELS.values():
+            kind = f'ablation of {model.variant_of}: {model.change}' if model.variant_of else \
+                ('ours' if model.ours else 'toolbox')
+            print(f'{model.name:20s} {model.config}  ({kind})')
+        return 0
+    runs_dir = osp.abspath(osp.expanduser(args.runs_dir))
+    data_root = osp.abspath(args.data_root)
+    if args.command == 'report' and args.max_iters is None:
+        # the report needs no data: the budget folder is named by epochs and batch
+        budget = Budget(args.epochs, args.batch_size, 0, 0)
+    else:
+        try:
+            counts = check_camvid_root(data_root)
+            budget = Budget.make(counts['train'], args.batch_size, args.epochs, args.max_iters)
+        except (FileNotFoundError, ValueError) as error:
+            print(f'error: {error}', file=sys.stderr)
+            return 2
+    models = resolve_models(args.models)
+    runs = [Run(m, s, budget, runs_dir) for m in models for s in args.seeds]
+    common = dict(extra_options=args.cfg_options, workers=args.workers,
+                  threads=args.train_threads, quiet=args.quiet)
+    if args.command in ('run', 'train', 'evaluate'):
+        print(f'{len(runs)} run(s) in {osp.join(runs_dir, budget.tag)}: {budget.max_iters} '
+              f'iterations x batch {budget.batch_size} = {budget.seen_epochs:.2f} epochs of '
+              f'{budget.train_images} training frames')
+        failed = []
+        for i, run in enumerate(runs, 1):
+            step = f'[{i}/{len(runs)}] {run.name}'
+            if osp.isfile(run.result_path):
+                print(f'{step}: done ({run.result_path})')
+                continue
+            try:
+                if args.command in ('run', 'train'):
+                    state = 'continuing' if osp.isfile(
+                        osp.join(run.work_dir, 'last_checkpoint')) else 'starting'
+                    print(f'{step}: {state} training, checkpoint every '
+                          f'{checkpoint_interval(run.model, budget)} iterations -> '
+                          f'{run.work_dir}')
+                    train(run, data_root, **common)
+                if args.command in ('run', 'evaluate'):
+                    if not osp.isfile(run.final_checkpoint):
+                        print(f'{step}: not trained yet, skipped')
+                        continue
+                    print(f'{step}: evaluating on val')
+                    result = evaluate(run, data_root, latency_rounds=args.latency_rounds,
+                                      latency_threads=args.latency_threads, **common)
+                    print(f'{step}: val mIoU {result["val"]["mIoU"]:.2f}, '
+                          f'{result["latency"]["cpu_ms"]:.0f} CPU ms -> {run.result_path}')
+            except RuntimeError as error:
+                # an unattended multi-hour run goes on with the other models
+                print(f'{step}: FAILED: {error}', file=sys.stderr)
+                failed.append(run.name)
+        if failed:
+            print(f'error: {len(failed)} run(s) failed: {", ".join(failed)}; fix and repeat '
+                  f'the command (finished runs are skipped)', file=sys.stderr)
+            return 1
+    budget_dir = osp.join(runs_dir, budget.tag)
+    if args.command == 'pictures':
+        frames = draw_pictures(runs[0], data_root, args.picture, args.frames,
+                               threads=args.train_threads, quiet=args.quiet)
+        print(f'{args.picture}: {len(frames)} val frame(s) of {runs[0].name}')
+    if args.command in ('run', 'latency'):
+        results = load_results(budget_dir)
+        if results:
+            print(f'timing {len({r["model"] for r in results})} model(s) round-robin')
+            remeasure_latency(results, args.latency_rounds, args.latency_threads)
+    if args.command in ('run', 'report'):
+        if args.no_write:
+            groups = aggregate(load_results(budget_dir))
+            print(benchmark_table({n: g for n, g in groups.items()
+                                   if not g.first['variant_of']}))
+            print(ablation_table(groups))
+        elif any(m.variant_of for m in models):
+            report(budget_dir, ablation_md=args.ablation_md, ablation=True)
+            print(f'wrote the ablation table into {args.ablation_md}')
+        else:
+            report(budget_dir, args.benchmarks_md, args.readme, plot_path=args.plot)
+            print(f'wrote the CamVid sections of {args.benchmarks_md} and {args.readme}, '
+                  f'and {args.plot}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

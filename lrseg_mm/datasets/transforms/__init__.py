@@ -1,0 +1,3 @@
+from .color_jitter import ColorJitter
+
+__all__ = ['ColorJitter']

@@ -1,0 +1,94 @@
+"""lrseg_mm.apis.deploy: the same logits on every backend, and clear errors."""
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import REPO
+from lrseg_mm.apis import SegmentorForExport, calibrate_untrained, load_segmentor
+from lrseg_mm.apis.deploy import (BACKENDS, DeployedRunner, build_backend, cached_export,
+                                  check_backend)
+from lrseg_mm.apis.export import _random_images, float32_rounding_error
+
+LRNNET = 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py'
+SHAPE = (64, 128)
+# Both runtimes and PyTorch round in float32 with their own kernels: each is off the
+# float64 logits by about PyTorch's own float32 error, so they differ by a few times it
+# (the factor of tests/test_tools/test_export_onnx.py); a wrong graph differs by the
+# logits' scale (> 1 here).
+ROUNDING_FACTOR = 4
+
+
+@pytest.fixture(scope='module')
+def model():
+    return calibrate_untrained(load_segmentor(osp.join(REPO, LRNNET)), SHAPE)
+
+
+@pytest.fixture(scope='module')
+def onnx_file(model, tmp_path_factory):
+    return cached_export(model, SHAPE, cache_dir=str(tmp_path_factory.mktemp('deploy')))
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_backend_logits_equal_pytorch_within_float32_rounding(backend, model, onnx_file):
+    if backend == 'openvino':
+        pytest.importorskip('openvino', reason='pip install openvino')
+    img = _random_images(1, SHAPE, seed=0)
+    with torch.no_grad():
+        expected = SegmentorForExport(model)(img).numpy()
+    # pytorch keeps torch's thread count (another count sums in another order)
+    deployed = (build_backend('pytorch', model) if backend == 'pytorch' else
+                build_backend(backend, onnx_file=onnx_file, threads=1))
+    actual = deployed(img)
+    assert actual.shape == (1, 19, *SHAPE)
+    assert np.abs(expected).max() > 1, 'logits too small to tell a wrong graph'
+    if backend == 'pytorch':
+        assert np.array_equal(actual, expected)
+    else:
+        bound = ROUNDING_FACTOR * float32_rounding_error(model, SHAPE, seed=0)
+        assert np.abs(actual - expected).max() <= bound, (backend, bound)
+
+
+def test_backend_exports_once_and_times_a_call(model, tmp_path):
+    first = cached_export(model, SHAPE, cache_dir=str(tmp_path))
+    assert cached_export(model, SHAPE, cache_dir=str(tmp_path)) == first
+    deployed = build_backend('onnxruntime', model, SHAPE, threads=1, cache_dir=str(tmp_path))
+    assert deployed.onnx_file == first and deployed.threads == 1
+    runner = DeployedRunner(deployed, SHAPE)
+    assert runner() > 0
+    assert runner.output().shape == (1, 19, *SHAPE)
+
+
+def test_unknown_backend_is_a_clear_error(model):
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'; choose one of pytorch, "
+                       'onnxruntime, openvino'):
+        build_backend('tensorrt', model, SHAPE)
+    with pytest.raises(ValueError, match='unknown backend'):
+        check_backend('ONNXRuntime')
+
+
+def test_missing_openvino_says_how_to_install(model, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'openvino', None)  # makes `import openvino` fail
+    with pytest.raises(ImportError, match='pip install openvino'):
+        build_backend('openvino', model, SHAPE)
+
+
+def test_bad_input_and_arguments_are_rejected(model, onnx_file):
+    deployed = build_backend('onnxruntime', onnx_file=onnx_file)
+    with pytest.raises(ValueError, match=r'expected a \(N, 3, H, W\) image batch'):
+        deployed(np.zeros((3, *SHAPE), np.float32))
+    with pytest.raises(ValueError, match='threads must be >= 1'):
+        build_backend('onnxruntime', onnx_file=onnx_file, threads=0)
+    with pytest.raises(ValueError, match='needs an onnx_file, or a segmentor'):
+        build_backend('onnxruntime')
+    with pytest.raises(FileNotFoundError, match='missing.onnx'):
+        build_backend('onnxruntime', onnx_file='missing.onnx')
+
+
+def test_export_leaves_the_model_in_eval_mode(model, tmp_path):
+    # The exporter restores its wrapper's mode recursively; a wrapper in training mode
+    # used to switch the model's BN and dropout to training after an export.
+    cached_export(model, (32, 64), cache_dir=str(tmp_path))
+    assert not any(m.training for m in model.modules())

@@ -1,0 +1,313 @@
+"""benchmarks/camvid.py on a tiny generated CamVid-layout folder (CI has no CamVid)."""
+import importlib.util
+import json
+import os.path as osp
+import shutil
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from helpers import REPO, build_segmentor, count_params, run_tool
+
+SCRIPT = osp.join(REPO, 'benchmarks', 'camvid.py')
+MARK_START, MARK_END = '<!-- camvid:start -->', '<!-- camvid:end -->'
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location('camvid_benchmark', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['camvid_benchmark'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+camvid = _load_script()
+
+
+def write_tiny_camvid(root, num_train=2, num_val=2, size=(360, 480)):
+    """A CamVid-layout folder: textured 360x480 frames whose labels hold ids 0..11."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    for split, n in (('train', num_train), ('val', num_val)):
+        (root / split).mkdir(parents=True)
+        (root / f'{split}annot').mkdir()
+        for i in range(n):
+            # 12 vertical bands, one per id (11 = void); the image colour follows the band
+            label = np.repeat((np.arange(w) * 12 // w)[None], h, axis=0).astype(np.uint8)
+            label = np.roll(label, 7 * i, axis=1)
+            image = (label[..., None] * np.array([20, 9, 31]) % 255).astype(np.uint8)
+            image = np.clip(image + rng.integers(0, 30, image.shape), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(root / split / f'0001TP_{i:06d}.png'), image)
+            cv2.imwrite(str(root / f'{split}annot' / f'0001TP_{i:06d}.png'), label)
+    return root
+
+
+def _copy_docs(tmp_path):
+    copies = {}
+    for key, path in (('benchmarks', 'BENCHMARKS.md'), ('readme', 'README.md'),
+                      ('ablation', 'configs/lrnnet/README.md')):
+        copies[key] = str(tmp_path / osp.basename(path).replace('README', f'README_{key}'))
+        shutil.copy(osp.join(REPO, path), copies[key])
+    return copies
+
+
+def _section(path, markers=(MARK_START, MARK_END)):
+    text = open(path).read()
+    return text[text.index(markers[0]):text.index(markers[1])]
+
+
+# --------------------------------------------------------------------------- data root
+
+
+def test_folder_without_camvid_layout_gives_clear_error(tmp_path):
+    (tmp_path / 'train').mkdir()
+    with pytest.raises(FileNotFoundError, match='does not have the CamVid layout.*trainannot'):
+        camvid.check_camvid_root(str(tmp_path))
+    result = run_tool([sys.executable, SCRIPT, 'train', '--data-root', str(tmp_path),
+                       '--runs-dir', str(tmp_path / 'runs')], timeout=60)
+    assert result.returncode == 2
+    assert 'does not have the CamVid layout' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not (tmp_path / 'runs').exists()
+
+
+def test_image_without_label_is_named(tmp_path):
+    write_tiny_camvid(tmp_path, size=(8, 8))
+    (tmp_path / 'valannot' / '0001TP_000001.png').unlink()
+    with pytest.raises(FileNotFoundError, match='0001TP_000001.png'):
+        camvid.check_camvid_root(str(tmp_path))
+
+
+def test_missing_data_root_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        camvid.check_camvid_root(str(tmp_path / 'nowhere'))
+
+
+def test_failed_training_is_reported_and_the_next_model_still_runs(tmp_path):
+    data_root = write_tiny_camvid(tmp_path / 'camvid', size=(8, 8))
+    result = run_tool([sys.executable, SCRIPT, 'train', '--models', 'lrnnet-a', 'lrnnet-b',
+                       '--max-iters', '1', '--data-root', str(data_root), '--runs-dir',
+                       str(tmp_path / 'runs'), '--quiet', '--cfg-options',
+                       'model.decode_head.no_such_argument=1'], timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.count('FAILED') == 2  # the first failure did not stop the loop
+    assert 'no_such_argument' in result.stderr  # the tool's own error is shown
+    assert '2 run(s) failed: lrnnet-a-seed0, lrnnet-b-seed0' in result.stderr
+
+
+# --------------------------------------------------------------------------- budget, configs
+
+
+def test_budget_in_epochs():
+    budget = camvid.Budget.make(train_images=367, batch_size=4, epochs=30)
+    assert budget.max_iters == 2753  # ceil(30 * 367 / 4)
+    assert budget.tag == 'e30-b4'
+    assert 30 <= budget.seen_epochs < 30.02
+    assert camvid.Budget.make(367, 8, epochs=30).max_iters == 1377
+    assert camvid.Budget.make(367, 4, max_iters=2).tag == 'i2-b4'
+    with pytest.raises(ValueError, match='--epochs'):
+        camvid.Budget.make(367, 4, epochs=0)
+    with pytest.raises(ValueError, match='--batch-size'):
+        camvid.Budget.make(367, 0, epochs=30)
+
+
+def test_checkpoint_interval_is_about_15_minutes_of_training():
+    budget = camvid.Budget.make(367, 4, epochs=30)
+    for model in camvid.MODELS.values():
+        interval = camvid.checkpoint_interval(model, budget)
+        minutes = interval * model.seconds_per_iter / 60
+        assert 10 <= minutes <= 20 or interval == budget.max_iters, (model.name, interval)
+
+
+def _recipe(cfg):
+    pipeline = [{k: v for k, v in step.items()} for step in cfg.train_dataloader.dataset.pipeline]
+    return dict(pipeline=pipeline, batch=cfg.train_dataloader.batch_size,
+                optimizer=cfg.optim_wrapper.optimizer.to_dict(),
+                scheduler=[s.to_dict() for s in cfg.param_scheduler],
+                max_iters=cfg.train_cfg.max_iters, size=cfg.model.data_preprocessor.size,
+                mean=cfg.model.data_preprocessor.mean, std=cfg.model.data_preprocessor.std)
+
+
+def _heads(model_cfg):
+    aux = model_cfg.get('auxiliary_head') or []
+    return [model_cfg.decode_head] + (aux if isinstance(aux, list) else [aux])
+
+
+def test_every_benchmark_config_shares_one_recipe_and_trains_from_scratch():
+    recipes = {}
+    for name in camvid.BENCHMARK_NAMES:
+        cfg = Config.fromfile(osp.join(REPO, camvid.MODELS[name].config))
+        recipes[name] = _recipe(cfg)
+        assert all(h.num_classes == 11 for h in _heads(cfg.model)), name
+        assert 'Pretrained' not in str(cfg.model) and not cfg.model.get('pretrained'), name
+        assert cfg.train_dataloader.dataset.type == 'CamVidDataset'
+        assert cfg.test_dataloader.dataset.data_prefix.img_path == 'val'
+    reference = recipes['lrnnet-c']
+    assert reference['max_iters'] == 2753 and reference['batch'] == 4
+    assert tuple(reference['size']) == (360, 480)
+    for name, recipe in recipes.items():
+        assert recipe == reference, f'{name} departs from the shared recipe'
+
+
+def test_ablation_variants_apply_their_options_to_model_c():
+    base = build_segmentor(camvid.MODELS['lrnnet-c'].config)
+    assert count_params(base) == 681178  # Model C with 11 classes
+    svn16 = camvid.MODELS['lrnnet-c-svn16']
+    model = camvid.build_model(svn16.config, svn16.options)
+    assert model.decode_head.svn.reduce.conv.out_channels == 16
+    assert base.decode_head.svn.reduce.conv.out_channels == 32
+    drop0 = camvid.MODELS['lrnnet-c-drop0']
+    model = camvid.build_model(drop0.config, drop0.options)
+    assert count_params(model) == 681178
+    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.modules.dropout._DropoutNd)]
+    assert all(m.p == 0 for m in dropouts)
+    assert any(m.p > 0 for m in base.modules()
+               if isinstance(m, torch.nn.modules.dropout._DropoutNd))
+    for variant in camvid.MODELS.values():
+        if variant.variant_of:
+            assert variant.variant_of == 'lrnnet-c' and variant.options and variant.change
+
+
+def test_model_c_checkpoint_fits_the_lrnnet_camvid_config():
+    """A benchmark-trained Model C is the model of configs/lrnnet's CamVid config."""
+    trained = camvid.build_model(camvid.MODELS['lrnnet-c'].config).state_dict()
+    shipped = camvid.build_model('configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py')
+    shipped.load_state_dict(trained, strict=True)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+    """One `run` of the benchmark recipe (LRNNet Model C, 2 iterations) on a tiny CamVid."""
+    tmp = tmp_path_factory.mktemp('camvid_benchmark')
+    data_root = write_tiny_camvid(tmp / 'camvid')
+    docs = _copy_docs(tmp)
+    args = ['--models', 'lrnnet-c', '--max-iters', '2', '--batch-size', '2', '--workers', '0',
+            '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
+            str(tmp / 'runs'), '--benchmarks-md', docs['benchmarks'], '--readme',
+            docs['readme'], '--ablation-md', docs['ablation'], '--plot',
+            str(tmp / 'plot.png'), '--quiet']
+    result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    work_dir = tmp / 'runs' / 'i2-b2' / 'lrnnet-c-seed0'
+    return dict(tmp=tmp, args=args, docs=docs, work_dir=work_dir, stdout=result.stdout)
+
+
+def test_run_writes_result_json(tiny_run):
+    work_dir = tiny_run['work_dir']
+    assert (work_dir / 'iter_2.pth').is_file()
+    result = json.loads((work_dir / 'result.json').read_text())
+    val = result['val']
+    assert 0 <= val['mIoU'] <= 100 and 0 <= val['aAcc'] <= 100
+    assert list(val['IoU']) == list(camvid.CLASSES)
+    assert all(v is None or 0 <= v <= 100 for v in val['IoU'].values())
+    present = [v for v in val['IoU'].values() if v is not None]
+    assert abs(sum(present) / len(present) - val['mIoU']) < 0.02
+    assert result['params'] == count_params(build_segmentor(camvid.MODELS['lrnnet-c'].config))
+    assert 2.0e9 < result['macs'] < 3.5e9  # 2.75 G multiply-adds at 360x480
+    assert result['latency']['cpu_ms'] > 0 and result['latency']['threads'] == 1
+    assert result['latency']['cpu']
+    assert result['budget']['iterations'] == 2 and result['budget']['batch_size'] == 2
+    assert result['budget']['train_images'] == 2 and result['from_scratch']
+    assert result['seed'] == 0 and result['input_shape'] == [360, 480]
+
+
+def test_report_writes_one_row_between_markers_and_replaces_it(tiny_run):
+    docs = tiny_run['docs']
+    original = open(osp.join(REPO, 'BENCHMARKS.md')).read()
+    section = _section(docs['benchmarks'])
+    assert section.count('LRNNet Model C') == 1
+    row = next(line for line in section.splitlines() if 'LRNNet Model C' in line)
+    assert len(row.strip('|').split('|')) == 5 + 11  # model, params, MACs, ms, mIoU, classes
+    assert '681.18 K' in row
+    # text outside the markers is kept
+    written = open(docs['benchmarks']).read()
+    assert written[:written.index(MARK_START)] == original[:original.index(MARK_START)]
+    assert written[written.index(MARK_END):] == original[original.index(MARK_END):]
+    assert 'LRNNet Model C' in _section(docs['readme'], camvid.MARKERS['readme'])
+    plot = tiny_run['tmp'] / 'plot.png'
+    assert plot.is_file() and plot.stat().st_size < 100_000
+    # a second call (report only) replaces the section instead of adding one
+    result = run_tool([sys.executable, SCRIPT, 'report', *tiny_run['args']], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = open(docs['benchmarks']).read()
+    assert again.count(MARK_START) == 1 and again.count('LRNNet Model C') == 1
+
+
+def test_second_run_skips_finished_runs(tiny_run):
+    result = run_tool([sys.executable, SCRIPT, 'train', *tiny_run['args']], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'lrnnet-c-seed0: done' in result.stdout
+    log = (tiny_run['work_dir'] / 'benchmark_train.log').read_text()
+    assert log.count('$ ') == 1  # trained once
+
+
+def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
+    out = tiny_run['tmp'] / 'pictures.png'
+    result = run_tool([sys.executable, SCRIPT, 'pictures', *tiny_run['args'], '--frames', '2',
+                       '--picture', str(out)], timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    picture = cv2.imread(str(out))
+    assert picture.shape == (2 * 180, 3 * 240, 3)  # 2 frames x (frame | truth | overlay)
+    assert out.stat().st_size < 300_000
+    labels = tiny_run['work_dir'] / 'pictures' / 'labels'
+    for path in labels.iterdir():
+        label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert label.shape == (360, 480) and label.max() <= 10
+
+
+# --------------------------------------------------------------------------- seeds, ablations
+
+
+def _fake_result(budget_dir, name, seed, miou, params=681178):
+    model = camvid.MODELS[name]
+    work_dir = budget_dir / f'{name}-seed{seed}'
+    work_dir.mkdir(parents=True)
+    iou = {c: miou for c in camvid.CLASSES}
+    result = dict(model=name, title=model.title, config=model.config, seed=seed,
+                  variant_of=model.variant_of, change=model.change,
+                  cfg_options=list(model.options), ours=model.ours, from_scratch=True,
+                  paper_pretrained=model.paper_pretrained,
+                  budget=dict(epochs=10, seen_epochs=10.0, batch_size=4, train_images=367,
+                              iterations=918, crop=[360, 480]),
+                  checkpoint=str(work_dir / 'iter_918.pth'),
+                  val=dict(mIoU=miou, aAcc=80.0, mAcc=miou, IoU=iou, Acc=iou),
+                  params=params, macs=2745521088, input_shape=[360, 480],
+                  latency=dict(cpu_ms=150.0, wall_ms=160.0, threads=1, rounds=20, cpu='test'),
+                  train_seconds_per_iter=1.0, written='2026-01-01 00:00:00')
+    (work_dir / 'result.json').write_text(json.dumps(result))
+
+
+def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
+    budget_dir = tmp_path / 'e10-b4'
+    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0)
+    _fake_result(budget_dir, 'lrnnet-c', 1, 54.0)
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0)
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0)
+    docs = _copy_docs(tmp_path)
+    before = open(docs['ablation']).read()
+    camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'])
+    section = _section(docs['benchmarks'])
+    assert '52.0 ± 2.0 (2 seeds)' in section
+    assert 'lrnnet-c-drop0' not in section  # variants go to the ablation table only
+    assert open(docs['ablation']).read() == before  # one call writes one kind of table
+    benchmarks = open(docs['benchmarks']).read()
+    camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
+                  ablation=True)
+    assert open(docs['benchmarks']).read() == benchmarks
+    ablation = _section(docs['ablation'], camvid.MARKERS['ablation'])
+    row = next(line for line in ablation.splitlines() if '`lrnnet-c-drop0`' in line)
+    assert '57.5 ± 0.5 (2 seeds)' in row and '+5.5' in row
+
+
+def test_report_needs_markers(tmp_path):
+    path = tmp_path / 'plain.md'
+    path.write_text('# no markers here\n')
+    with pytest.raises(ValueError, match='camvid:start'):
+        camvid.replace_marked(str(path), camvid.MARKERS['benchmarks'], 'x')
