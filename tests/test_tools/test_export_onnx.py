@@ -148,6 +148,7 @@ def test_tool_reports_diffs_and_exit_status(tmp_path, capsys):
     assert osp.isfile(out)
     assert 'batch 1, 32x64: max abs diff' in printed
     assert 'batch 2, 64x96: max abs diff' in printed  # the default second size, H+32 W+32
+    assert printed.count('from 4 x rounding') == 2  # the tolerance comes from the model
     # a tolerance nothing can meet makes the tool fail, and it gives the rounding scale
     assert tool.main(args + ['--atol', '0']) == 1
     captured = capsys.readouterr()
