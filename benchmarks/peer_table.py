@@ -562,8 +562,9 @@ def _place_labels(ax, points):
             left = px + dx - (width if dx < 0 else 0)
             box = (left, py + dy, left + width, py + dy + height)
             inside = x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1
-            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-                       for b in placed):
+            overlaps = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
+                           and b[1] < box[3] for b in placed)
+            if inside and not overlaps:
                 break
         placed.append(box)
         ax.annotate(text, (x, y), textcoords='offset points', xytext=(dx * 0.75, dy * 0.75),

@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -210,3 +212,20 @@ def randomise_bn(model):
 
 def count_bn(model):
     return sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+def write_tiny_camvid(root, num_train=2, num_val=2, size=(360, 480)):
+    """A CamVid-layout folder: textured 360x480 frames whose labels hold ids 0..11."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    for split, n in (('train', num_train), ('val', num_val)):
+        (root / split).mkdir(parents=True)
+        (root / f'{split}annot').mkdir()
+        for i in range(n):
+            # 12 vertical bands, one per id (11 = void); the image colour follows the band
+            label = np.repeat((np.arange(w) * 12 // w)[None], h, axis=0).astype(np.uint8)
+            label = np.roll(label, 7 * i, axis=1)
+            image = (label[..., None] * np.array([20, 9, 31]) % 255).astype(np.uint8)
+            image = np.clip(image + rng.integers(0, 30, image.shape), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(root / split / f'0001TP_{i:06d}.png'), image)
+            cv2.imwrite(str(root / f'{split}annot' / f'0001TP_{i:06d}.png'), label)
+    return root

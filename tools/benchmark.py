@@ -11,7 +11,8 @@ Examples::
 
 The model is built from the config by ``lrseg_mm.apis.load_segmentor`` (the toolbox's
 ``init_model``, SyncBN -> BN, untrained weights, which time the same), in eval mode, and
-called on one fixed random batch between device synchronisations. See ``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
+called on one fixed random batch between device synchronisations. See
+``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
 With ``--backend onnxruntime|openvino`` the model is exported once with the project's
 exporter (static shape, ``logits`` mode) and the backend's session is timed with the same
 warm-up/timed-call protocol (``lrseg_mm.apis.deploy``); ``--onnx FILE`` times a given

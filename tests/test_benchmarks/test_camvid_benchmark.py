@@ -6,12 +6,11 @@ import shutil
 import sys
 
 import cv2
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
-from helpers import REPO, build_segmentor, count_params, run_tool
+from helpers import REPO, build_segmentor, count_params, run_tool, write_tiny_camvid
 
 SCRIPT = osp.join(REPO, 'benchmarks', 'camvid.py')
 MARK_START, MARK_END = '<!-- camvid:start -->', '<!-- camvid:end -->'
@@ -27,23 +26,6 @@ def _load_script():
 
 camvid = _load_script()
 
-
-def write_tiny_camvid(root, num_train=2, num_val=2, size=(360, 480)):
-    """A CamVid-layout folder: textured 360x480 frames whose labels hold ids 0..11."""
-    rng = np.random.default_rng(0)
-    h, w = size
-    for split, n in (('train', num_train), ('val', num_val)):
-        (root / split).mkdir(parents=True)
-        (root / f'{split}annot').mkdir()
-        for i in range(n):
-            # 12 vertical bands, one per id (11 = void); the image colour follows the band
-            label = np.repeat((np.arange(w) * 12 // w)[None], h, axis=0).astype(np.uint8)
-            label = np.roll(label, 7 * i, axis=1)
-            image = (label[..., None] * np.array([20, 9, 31]) % 255).astype(np.uint8)
-            image = np.clip(image + rng.integers(0, 30, image.shape), 0, 255).astype(np.uint8)
-            cv2.imwrite(str(root / split / f'0001TP_{i:06d}.png'), image)
-            cv2.imwrite(str(root / f'{split}annot' / f'0001TP_{i:06d}.png'), label)
-    return root
 
 
 def _copy_docs(tmp_path):
