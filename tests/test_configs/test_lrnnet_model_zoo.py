@@ -51,3 +51,11 @@ def test_paper_numbers_are_labelled_as_the_papers():
     text = ' '.join(README.split())
     assert "The mIoU and FPS columns are **the paper's numbers**" in text
     assert '72.2 | 71 |' in text  # Model C's row, in those columns
+
+
+def test_shipped_weights_exist_and_their_figures_are_labelled_as_ours():
+    shipped = {name: model for name, model in MODELS.items() if model['Weights']}
+    assert set(shipped) == {'lrnnet_1xb8-40k_camvid-360x480'}
+    for model in shipped.values():
+        assert osp.isfile(osp.join(REPO, model['Weights']))
+        assert all('(ours' in metric for metric in model['Results']['Metrics'])
