@@ -229,3 +229,14 @@ def write_tiny_camvid(root, num_train=2, num_val=2, size=(360, 480)):
             cv2.imwrite(str(root / split / f'0001TP_{i:06d}.png'), image)
             cv2.imwrite(str(root / f'{split}annot' / f'0001TP_{i:06d}.png'), label)
     return root
+
+
+def write_random_images(root, sizes, stem='image'):
+    """Random-noise BGR images of the given (H, W) sizes, as PNG files; their paths."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, (h, w) in enumerate(sizes):
+        path = str(root / f'{stem}_{i}.png')
+        cv2.imwrite(path, rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        paths.append(path)
+    return paths

@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import cv2
-import numpy as np
 import pytest
 import torch
 
-from helpers import REPO, python_tool, write_tiny_camvid
+from helpers import REPO, python_tool, write_random_images, write_tiny_camvid
 from lrseg_mm.apis import load_segmentor
 from lrseg_mm.datasets import CamVidDataset
 
@@ -23,14 +22,7 @@ SIZES = [(360, 480), (241, 323)]  # CamVid's size and an odd one
 
 @pytest.fixture(scope='module')
 def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp('frames')
-    rng = np.random.default_rng(0)
-    paths = []
-    for i, (h, w) in enumerate(SIZES):
-        path = str(root / f'frame_{i}.png')
-        cv2.imwrite(path, rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
-        paths.append(path)
-    return paths
+    return write_random_images(tmp_path_factory.mktemp('frames'), SIZES, 'frame')
 
 
 @pytest.fixture(scope='module')

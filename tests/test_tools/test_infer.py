@@ -9,7 +9,7 @@ import torch
 from mmseg.utils import get_classes, get_palette
 from PIL import Image
 
-from helpers import LRNNET_SYNTHETIC, REPO
+from helpers import LRNNET_SYNTHETIC, REPO, write_random_images
 from lrseg_mm.apis import (UnreadableImageError, collect_images, label_image, load_segmentor,
                            read_image)
 
@@ -38,14 +38,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp('images')
-    rng = np.random.default_rng(0)
-    paths = []
-    for i, (h, w) in enumerate(SIZES):
-        path = str(root / f'street_{i}.png')
-        mmcv.imwrite(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), path)
-        paths.append(path)
-    return paths
+    return write_random_images(tmp_path_factory.mktemp('images'), SIZES, 'street')
 
 
 @pytest.fixture(scope='module')
