@@ -10,14 +10,15 @@ from .checkpoint import (CorruptCheckpointError, SafeCheckpointLoadingHook,
                          load_local_checkpoint, safe_checkpoint_globals,
                          safe_checkpoint_loading)
 from .optim_wrappers import CPUAmpOptimWrapper
-from .optim_wrapper_constructor import NormBiasDecayOptimWrapperConstructor  # noqa: F401
+from .optim_wrapper_constructor import NormBiasDecayOptimWrapperConstructor
 from .rng_state_hook import RNGStateHook
 from .runner import CPUCapableDistributedDataParallel, LrsegRunner
 from .sync_bn import CPUSyncBatchNorm, convert_cpu_sync_batchnorm
 
 __all__ = [
     'CPUAmpOptimWrapper', 'CPUCapableDistributedDataParallel', 'CPUSyncBatchNorm',
-    'CorruptCheckpointError', 'LrsegRunner', 'RNGStateHook', 'SafeCheckpointLoadingHook',
+    'CorruptCheckpointError', 'LrsegRunner', 'NormBiasDecayOptimWrapperConstructor',
+    'RNGStateHook', 'SafeCheckpointLoadingHook',
     'UnsafeCheckpointError', 'checkpoint_errors_named', 'convert_cpu_sync_batchnorm',
     'explain_load_error', 'load_local_checkpoint', 'safe_checkpoint_globals',
     'safe_checkpoint_loading'
