@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import torch
 
@@ -125,12 +125,14 @@ GOALS = [
 # every measured backend; the backend/eager and INT8 goals are added by deployment_goals.
 DEPLOYED = 'deployed'
 DEPLOY_GOALS = [
-    ('LRNNet', 'ERFNet', 0.45, ('fp32', )),
-    ('LRNNet', 'CGNet', 0.85, ('fp32', )),
+    ('LRNNet', 'ERFNet', 0.45, ('fp32', 'fp32-fused', 'fp32-compiled')),
+    ('LRNNet', 'CGNet', 0.85, ('fp32', 'fp32-fused', 'fp32-compiled')),
     ('LRNNet', 'CGNet', 0.8, (DEPLOYED, )),
-    ('ShelfNet18-lw', 'BiSeNetV1-R18', 0.9, ('fp32', DEPLOYED)),
-    ('RF-LW-ResNet-50', 'DeepLabV3+-R50-d8', 0.35, ('fp32', DEPLOYED)),
+    ('ShelfNet18-lw', 'BiSeNetV1-R18', 0.9, ('fp32', 'fp32-fused', DEPLOYED)),
+    ('RF-LW-ResNet-50', 'DeepLabV3+-R50-d8', 0.35, ('fp32', 'fp32-fused', DEPLOYED)),
 ]
+# The eager LRNNet goals are also judged under torch.compile: those three models compile.
+COMPILED_MODELS = ('LRNNet', 'ERFNet', 'CGNet')
 SELF_GOALS = [('LRNNet', 0.5, 'fp32'), ('LRNNet', 0.6, 'int8')]  # backend / eager, int8 / fp32
 INT8_MODELS = ('LRNNet', )
 
@@ -182,13 +184,14 @@ def zoo_miou(config: str):
 def variants_for(device: str, extras: bool = True) -> List[str]:
     """Measured variants: 'fp32' for every model; the others for the goal models only.
 
-    CPU: 'fp32-fused' (eval-mode BN folded into convs by ``lrseg_mm.utils.fuse_conv_bn``)
-    and 'fp32-cl' (weights and input channels-last). GPU: 'fp16' and 'fp16+graph'
-    (fp16 with CUDA-graph replay), for every model.
+    CPU: 'fp32-fused' (eval-mode BN folded into convs by ``lrseg_mm.utils.fuse_conv_bn``),
+    'fp32-cl' (weights and input channels-last) and 'fp32-compiled' (``torch.compile``,
+    Inductor with freezing). GPU: 'fp16' and 'fp16+graph' (fp16 with CUDA-graph replay),
+    for every model.
     """
     if device == 'cuda':
         return ['fp32', 'fp16', 'fp16+graph']
-    return ['fp32', 'fp32-fused', 'fp32-cl'] if extras else ['fp32']
+    return ['fp32', 'fp32-fused', 'fp32-cl', 'fp32-compiled'] if extras else ['fp32']
 
 
 def make_runner(model, shape, device: str, variant: str) -> InferenceRunner:
@@ -196,7 +199,22 @@ def make_runner(model, shape, device: str, variant: str) -> InferenceRunner:
         fuse_conv_bn(model.eval(), extra_fusers=PEER_FUSERS)
     return InferenceRunner(model, shape, 1, device, 'logits', fp16='fp16' in variant,
                            channels_last=variant.endswith('-cl'),
-                           cuda_graph=variant.endswith('+graph'))
+                           cuda_graph=variant.endswith('+graph'),
+                           compiled=variant.endswith('-compiled'))
+
+
+def int8_graph(fp32_file: str, backend: str, shape) -> str:
+    """The INT8 graph of an exported fp32 graph, made once, with each backend's own tool:
+    ONNX Runtime's static QDQ quantisation, or NNCF for OpenVINO (an IR)."""
+    from lrseg_mm.apis.quantize import quantize_int8, quantize_int8_openvino
+    stem = fp32_file[:-len('.onnx')]
+    if backend == 'openvino':
+        out, quantize = stem + '-int8-nncf.xml', quantize_int8_openvino
+    else:
+        out, quantize = stem + '-int8.onnx', quantize_int8
+    if not osp.exists(out):
+        quantize(fp32_file, out, RandomCalibrationReader(shape))
+    return out
 
 
 def backend_runners(model, entry: Entry, backends, threads: Optional[int], int8: bool,
@@ -213,17 +231,13 @@ def backend_runners(model, entry: Entry, backends, threads: Optional[int], int8:
     except Exception as exc:
         log(f'{entry.name}: export failed ({exc!r}); no backend columns')
         return runners
-    int8_file = None
-    if int8 and entry.name in INT8_MODELS:
-        from lrseg_mm.apis.quantize import quantize_int8
-        int8_file = fp32[:-len('.onnx')] + '-int8.onnx'
-        try:
-            if not osp.exists(int8_file):
-                quantize_int8(fp32, int8_file, RandomCalibrationReader(entry.shape))
-        except Exception as exc:
-            log(f'{entry.name}: INT8 quantisation failed ({exc!r})')
-            int8_file = None
     for backend in deployed:
+        int8_file = None
+        if int8 and entry.name in INT8_MODELS:
+            try:
+                int8_file = int8_graph(fp32, backend, entry.shape)
+            except Exception as exc:
+                log(f'{entry.name}: INT8 quantisation for {backend} failed ({exc!r})')
         for variant, path in ((backend, fp32), (f'{backend}-int8', int8_file)):
             if path is None:
                 continue
@@ -237,12 +251,16 @@ def backend_runners(model, entry: Entry, backends, threads: Optional[int], int8:
 
 def prepare(entries: List[Entry], device: str, extras: bool, log=print,
             backends=('pytorch', ), threads: Optional[int] = None, int8: bool = False,
-            onnx_dir: Optional[str] = None) -> dict:
+            onnx_dir: Optional[str] = None,
+            eager_variants: Optional[Sequence[str]] = None) -> dict:
     """Build every available model, count parameters/MACs, create the timed runners.
 
     ``backends`` other than 'pytorch' add one runner per backend (the exported graph, with
     ``threads`` CPU threads); without 'pytorch' the eager variants are left out.
+    ``eager_variants`` picks among :func:`variants_for`'s (default: all of them).
     """
+    eager = [v for v in variants_for(device, extras)
+             if eager_variants is None or v in eager_variants]
     goal_models = {name for goal in GOALS for name in goal[:2]}
     prepared = {}
     for entry in entries:
@@ -267,9 +285,11 @@ def prepare(entries: List[Entry], device: str, extras: bool, log=print,
             log(f'{entry.name}: MAC count failed ({exc!r}); reported as n/a')
             macs = None
         runners = {}
-        for variant in variants_for(device, extras) if 'pytorch' in backends else []:
+        for variant in eager if 'pytorch' in backends else []:
             if device == 'cpu' and variant != 'fp32' and entry.name not in goal_models:
                 continue
+            if variant == 'fp32-compiled' and entry.name not in COMPILED_MODELS:
+                continue  # compiling costs a minute per model: only where a goal uses it
             try:
                 runners[variant] = make_runner(copy.deepcopy(model), entry.shape, device,
                                                variant)
@@ -410,17 +430,25 @@ def deployment_markdown(runs: dict, device: str) -> str:
     for summary, _ in runs.values():
         for row in summary['rows'].values():
             variants += [v for v in row['variants'] if v not in variants]
-    order = ['fp32'] + [v for b in BACKENDS for v in (b, f'{b}-int8')]
+    order = ['fp32', 'fp32-fused', 'fp32-compiled'] + [v for b in BACKENDS
+                                                       for v in (b, f'{b}-int8')]
     variants = [v for v in order if v in variants]
-    label = {'fp32': 'pytorch'}
+    label = {'fp32': 'pytorch', 'fp32-fused': 'pytorch, BN folded',
+             'fp32-compiled': 'torch.compile'}
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} on **{cpu_name}** ({os.cpu_count()} "
         f"cores); torch {torch.__version__}, {versions()}. Batch 1, random input, `logits` "
         'graph (network + resize to the input size) exported once per model by '
         '`lrseg_mm.apis.export_onnx` (static shape) and run the same way for every model; '
-        'INT8 = `lrseg_mm.apis.quantize.quantize_int8` (QDQ, per-channel weights; '
-        'calibrated on random input, which does not change its speed). Medians over '
-        'round-robin rounds; ms = CPU time at 1 thread, wall time at more threads.', '',
+        'INT8: each backend\'s own post-training quantisation, calibrated on random '
+        'input (which does not change the speed): `onnxruntime-int8` = '
+        '`lrseg_mm.apis.quantize.quantize_int8` (ONNX Runtime static QDQ, per-channel '
+        'weights), `openvino-int8` = `quantize_int8_openvino` (NNCF). `pytorch, BN folded` '
+        '= eager with eval-mode BN folded into the convolutions of every model alike '
+        '(`lrseg_mm.utils.fuse_conv_bn`); `torch.compile` = Inductor with freezing (weights '
+        'as constants, BN folded, weights pre-packed), compiled before the rounds. '
+        'Medians over round-robin rounds; ms = CPU time '
+        'at 1 thread, wall time at more threads.', '',
         '| model | ' + ' | '.join(f"{label.get(v, v)}, {t} thr" for t in runs
                                    for v in variants) + ' |',
         '|---|' + '---:|' * (len(variants) * len(runs))]
@@ -520,8 +548,9 @@ def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
             lines += ['#### Goal models under inference transforms (CPU ms, medians)', '',
                       '`fp32-fused`: eval-mode BN folded into the convolutions '
                       '(`lrseg_mm.utils.fuse_conv_bn`, same outputs up to float rounding); '
-                      '`fp32-cl`: weights and input in channels-last memory format. Both are '
-                      'applied to every model of the row alike.', '',
+                      '`fp32-cl`: weights and input in channels-last memory format; '
+                      '`fp32-compiled`: `torch.compile` (Inductor, freezing). Each is '
+                      'applied to every model of the column alike.', '',
                       '| model | ' + ' | '.join(['fp32'] + extra) + ' |',
                       '|---|' + '---:|' * (1 + len(extra))]
             for r in goal_rows:
@@ -632,7 +661,14 @@ def parse_args(argv=None):
     parser.add_argument('--no-extras', action='store_true',
                         help='on CPU, skip the BN-folded and channels-last columns of the '
                         'goal models')
-    parser.add_argument('--only', nargs='+', help='measure only these models (names)')
+    parser.add_argument('--eager-variants', nargs='+',
+                        choices=sorted(set(variants_for('cpu') + variants_for('cuda'))),
+                        help='eager PyTorch variants to measure (default: all of the '
+                        "device's; 'fp32' always for every model)")
+    parser.add_argument('--only', nargs='+',
+                        help='measure only these models (names); the full peer table, its '
+                        'plot and JSON are then left as they are, only the deployment '
+                        'block is written')
     parser.add_argument('--no-svn', action='store_true', help='skip the SVN vs NL benchmark')
     parser.add_argument('--output', default=osp.join(REPO, 'BENCHMARKS.md'))
     parser.add_argument('--no-write', action='store_true', help='print, do not write files')
@@ -645,6 +681,8 @@ def parse_args(argv=None):
         args.rounds, args.warmup, args.budget_s = 2, 1, None
     if min(args.threads) < 1:
         parser.error('--threads must be >= 1')
+    if args.eager_variants is not None and 'fp32' not in args.eager_variants:
+        args.eager_variants.append('fp32')  # every table and ratio is relative to it
     if args.device == 'cuda' and args.backends != ['pytorch']:
         parser.error('--backends onnxruntime/openvino are CPU backends: use --device cpu')
     return args
@@ -669,7 +707,7 @@ def main(argv=None):
         entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
         prepared = prepare(entries, args.device, extras=not args.no_extras,
                            backends=args.backends, threads=threads, int8=args.int8,
-                           onnx_dir=onnx_dir)
+                           onnx_dir=onnx_dir, eager_variants=args.eager_variants)
         times = round_robin(prepared, args.rounds, args.warmup, args.budget_s)
         run_summary = summarise(prepared, times, args.device)
         clock = 'cpu' if threads == 1 and args.device == 'cpu' else 'wall'
@@ -694,22 +732,26 @@ def main(argv=None):
     print(f'peer table finished in {total:.0f} s')
     if args.no_write:
         return summary
-    plot(summary, args.device, osp.join(REPO, plot_rel))
     text = open(args.output).read() if osp.exists(args.output) else ''
-    table += f'\n\nWhole run (set-up, rounds, SVN benchmark): {total:.0f} s.'
-    text = replace_marked_block(text, f'peer-table-{suffix}', table)
     if deployment is not None:
         text = replace_marked_block(text, f'deploy-backends-{suffix}', deployment)
     if svn is not None:
         text = replace_marked_block(text, svn_vs_nonlocal.BLOCK_NAME + f'-{suffix}',
                                     svn_vs_nonlocal.markdown(svn))
+    if args.only:
+        print(f'--only: the peer-table block, {plot_rel} and the JSON are left as they are')
+    else:
+        plot(summary, args.device, osp.join(REPO, plot_rel))
+        table += f'\n\nWhole run (set-up, rounds, SVN benchmark): {total:.0f} s.'
+        text = replace_marked_block(text, f'peer-table-{suffix}', table)
+        with open(osp.join(REPO, f'benchmarks/peer_table_{suffix}.json'), 'w') as f:
+            json.dump(dict(summary=summary, svn=svn, seconds=total, device=args.device,
+                           deployment={t: dict(summary=s, goals=g)
+                                       for t, (s, g) in runs.items()},
+                           device_name=device_description(args.device),
+                           torch=torch.__version__), f, indent=1, default=str)
     with open(args.output, 'w') as f:
         f.write(text)
-    with open(osp.join(REPO, f'benchmarks/peer_table_{suffix}.json'), 'w') as f:
-        json.dump(dict(summary=summary, svn=svn, seconds=total, device=args.device,
-                       deployment={t: dict(summary=s, goals=g) for t, (s, g) in runs.items()},
-                       device_name=device_description(args.device),
-                       torch=torch.__version__), f, indent=1, default=str)
     return summary
 
 

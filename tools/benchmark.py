@@ -5,6 +5,7 @@ Examples::
     python tools/benchmark.py configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py
     python tools/benchmark.py CONFIG --shape 512 1024 --iters 50 --json out.json
     python tools/benchmark.py CONFIG --device cuda --fp16 --cuda-graph
+    python tools/benchmark.py CONFIG --compile --threads 1   # torch.compile (Inductor)
     python tools/benchmark.py CONFIG --toolbox-protocol   # mmseg benchmark.py's protocol
     python tools/benchmark.py CONFIG --backend onnxruntime --threads 2   # exported graph
     python tools/benchmark.py CONFIG --backend openvino --onnx model_int8.onnx
@@ -53,6 +54,9 @@ def parse_args(argv=None):
                         help='channels-last memory format for weights and input')
     parser.add_argument('--cuda-graph', action='store_true',
                         help='capture one call as a CUDA graph and time its replays (CUDA)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile (Inductor, freezing on) the timed function; the '
+                        'first warm-up call compiles')
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold eval-mode BN into the preceding convs first')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
@@ -84,6 +88,8 @@ def parse_args(argv=None):
             parser.error(f'--{name} must be >= 1')
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
+    if args.compile and args.warmup < 1:
+        parser.error('--compile needs --warmup >= 1: the first call compiles')
     if min(args.shape) < 1:
         parser.error('--shape must be positive')
     if args.threads is not None and args.threads < 1:
@@ -95,6 +101,7 @@ def parse_args(argv=None):
             ('--device cuda', args.device != 'cpu'),
             (f'--mode {args.mode}', args.mode != 'logits'), ('--fp16', args.fp16),
             ('--channels-last', args.channels_last), ('--cuda-graph', args.cuda_graph),
+            ('--compile', args.compile),
             ('--toolbox-protocol', args.toolbox_protocol)) if on]
         if unsupported:
             parser.error(f'--backend {args.backend} runs the exported logits graph on the '
@@ -129,7 +136,7 @@ def run(args) -> dict:
     if args.backend == 'pytorch':
         runner = InferenceRunner(model, tuple(args.shape), args.batch, args.device, args.mode,
                                  fp16=args.fp16, channels_last=args.channels_last,
-                                 cuda_graph=args.cuda_graph)
+                                 cuda_graph=args.cuda_graph, compiled=args.compile)
     else:
         deployed = build_backend(args.backend, model, tuple(args.shape), args.batch,
                                  threads=args.threads, onnx_file=args.onnx)
@@ -142,7 +149,7 @@ def run(args) -> dict:
         torch=torch.__version__, backend=args.backend, onnx=args.onnx,
         threads=args.threads or torch.get_num_threads(), shape=list(args.shape),
         mode=args.mode, fp16=args.fp16, channels_last=args.channels_last,
-        cuda_graph=args.cuda_graph, fused_conv_bn=fused, params=params,
+        cuda_graph=args.cuda_graph, compiled=args.compile, fused_conv_bn=fused, params=params,
         warmup=args.warmup, **stats.to_dict())
     if args.toolbox_protocol:
         result['toolbox_fps'] = toolbox_fps(times, args.warmup)
@@ -153,6 +160,7 @@ def report(result: dict) -> str:
     precision = 'fp16' if result['fp16'] else 'fp32'
     layout = 'channels-last' if result['channels_last'] else 'NCHW'
     extras = [x for x, on in (('CUDA graph', result['cuda_graph']),
+                              ('torch.compile', result.get('compiled')),
                               (f"{result['fused_conv_bn']} BN folded",
                                result['fused_conv_bn'])) if on]
     h, w = result['shape']

@@ -1,4 +1,7 @@
-"""mIoU of an exported (fp32 or INT8) ONNX model on a labelled split, on a CPU backend.
+"""mIoU of an exported (fp32 or INT8) model on a labelled split, on a CPU backend.
+
+The models are ONNX files (ONNX Runtime or OpenVINO) or OpenVINO IRs (``.xml``, e.g. the
+NNCF INT8 model of ``tools/quantize_onnx.py --backend openvino``; OpenVINO only).
 
 Images are brought to the size the config's test pipeline gives them, normalised as the
 file's metadata says, run at batch 1 through ONNX Runtime or OpenVINO; the logits are
@@ -6,10 +9,12 @@ resized to the label's size and compared with it (the toolbox's ``IoUMetric`` de
 per-class IoU, mIoU over classes present in labels or predictions, aAcc). The split
 defaults to the config's val dataloader (folder, suffixes, label map such as CamVid's void).
 
-Example (fp32 vs INT8 on CamVid val)::
+Examples (fp32 vs INT8 on CamVid val)::
 
     python tools/eval_onnx.py configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py \\
         lrnnet_fp32.onnx lrnnet_int8.onnx --json camvid_int8.json
+    python tools/eval_onnx.py configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py \\
+        lrnnet_fp32.onnx lrnnet_int8.xml --backend openvino
 """
 import argparse
 import inspect
@@ -21,14 +26,17 @@ from mmengine.config import Config, DictAction
 
 from lrseg_mm.apis import resolve_config_path
 from lrseg_mm.apis.deploy import BACKENDS, build_backend
-from lrseg_mm.apis.quantize import (evaluate_folder, graph_preprocessing, list_images,
-                                    paired_label_files, pipeline_resize_scale)
+from lrseg_mm.apis.quantize import (evaluate_folder, graph_preprocessing, is_openvino_ir,
+                                    list_images, paired_label_files, pipeline_resize_scale)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='mIoU of ONNX segmentors on a labelled split')
+    parser = argparse.ArgumentParser(description='mIoU of exported segmentors (ONNX files or '
+                                     'OpenVINO IRs) on a labelled split')
     parser.add_argument('config', help='config file (dataset, test pipeline)')
-    parser.add_argument('models', nargs='+', help='.onnx files to evaluate')
+    parser.add_argument('models', nargs='+',
+                        help='.onnx files, or OpenVINO IRs (.xml, --backend openvino only), '
+                        'to evaluate')
     parser.add_argument('--backend', choices=[b for b in BACKENDS if b != 'pytorch'],
                         default='onnxruntime')
     parser.add_argument('--threads', type=int, default=None, help='backend CPU threads')
@@ -37,7 +45,12 @@ def parse_args(argv=None):
     parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    irs = [path for path in args.models if is_openvino_ir(path)]
+    if irs and args.backend != 'openvino':
+        parser.error(f'{", ".join(irs)}: an OpenVINO IR runs on --backend openvino only, not '
+                     f'{args.backend}')
+    return args
 
 
 def split_of(cfg, img_dir=None, ann_dir=None):

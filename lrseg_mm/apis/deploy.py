@@ -5,8 +5,10 @@ Every backend runs the same function, the exported graph of
 to the input size, on a *normalised* image batch): PyTorch calls
 :class:`~lrseg_mm.apis.export.SegmentorForExport` eagerly, the others load the ONNX file the
 existing exporter writes (once, to a cache folder) or a given file (e.g. an INT8 model from
-``tools/quantize_onnx.py``). So a latency ratio between backends, or between models on one
-backend, compares the same computation; the peer table exports every model the same way.
+``tools/quantize_onnx.py``; OpenVINO also runs an OpenVINO IR, ``.xml``, such as the NNCF
+INT8 model of :func:`lrseg_mm.apis.quantize.quantize_int8_openvino`). So a latency ratio
+between backends, or between models on one backend, compares the same computation; the peer
+table exports every model the same way.
 
 Backend settings (what a latency-minded deployment on a CPU uses):
 
@@ -17,7 +19,8 @@ Backend settings (what a latency-minded deployment on a CPU uses):
 * ``openvino``: ``CPU`` device, ``INFERENCE_NUM_THREADS = threads``, ``PERFORMANCE_HINT =
   LATENCY`` (one stream), ``INFERENCE_PRECISION_HINT = f32``: on CPUs with AVX-512-BF16 or
   AMX OpenVINO otherwise computes in bfloat16 by default, which would be a different
-  precision from every other column. Quantised (QDQ) graphs still run in INT8.
+  precision from every other column. Quantised graphs (ONNX QDQ, or an IR with NNCF's
+  ``FakeQuantize``) still run in INT8.
 * ``pytorch``: the eager model under ``torch.no_grad()``; the thread count is torch's
   process-wide setting (``torch.set_num_threads``), set when the backend is built.
 """
@@ -111,14 +114,15 @@ class DeployedModel:
     """A segmentor's logits function on one backend: ``model(img) -> logits``.
 
     Call with a normalised float32 batch ``(N, 3, H, W)`` (numpy array or CPU tensor); the
-    result is a numpy array ``(N, num_classes, H, W)``. A static ONNX graph accepts only its
+    result is a numpy array ``(N, num_classes, H, W)``. A static graph accepts only its
     traced shape.
 
     Args:
         backend (str): One of :data:`BACKENDS`.
         fn (callable): numpy float32 batch -> numpy logits.
         threads (int, optional): CPU threads the backend was built with.
-        onnx_file (str, optional): The file the backend runs (None for PyTorch).
+        onnx_file (str, optional): The file the backend runs, an ONNX file or an OpenVINO
+            IR (None for PyTorch).
     """
 
     def __init__(self, backend: str, fn: Callable[[np.ndarray], np.ndarray],
@@ -154,7 +158,11 @@ def onnxruntime_session(onnx_file: str, threads: Optional[int] = None):
 
 
 def openvino_compiled_model(onnx_file: str, threads: Optional[int] = None):
-    """An OpenVINO CPU compiled model with the latency settings of this module's docstring."""
+    """An OpenVINO CPU compiled model with the latency settings of this module's docstring.
+
+    ``onnx_file`` is an ONNX file or an OpenVINO IR (``.xml``, weights in the ``.bin``
+    beside it); ``Core.read_model`` reads both.
+    """
     ov = import_backend('openvino')
     config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'}
     if threads is not None:
@@ -181,14 +189,17 @@ def build_backend(backend: str,
         batch_size (int): Batch size of the export. Default: 1.
         threads (int, optional): CPU threads of the backend (for 'pytorch',
             ``torch.set_num_threads``). Default: the backend's own choice.
-        onnx_file (str, optional): Run this ONNX file instead of exporting ``segmentor``.
+        onnx_file (str, optional): Run this ONNX file instead of exporting ``segmentor``;
+            for 'openvino', an OpenVINO IR (``.xml``) too.
         cache_dir (str, optional): Where exports are cached (see :func:`cached_export`).
 
     Returns:
         DeployedModel: ``model(img) -> logits`` as a numpy array.
 
     Raises:
-        ValueError: For an unknown backend, a bad thread count or missing arguments.
+        ValueError: For an unknown backend, a bad thread count, missing arguments or an
+            OpenVINO IR given to 'onnxruntime'.
+        FileNotFoundError: If ``onnx_file`` does not exist.
         ImportError: If the backend's package is not installed (with the pip command).
     """
     check_backend(backend)
@@ -214,7 +225,10 @@ def build_backend(backend: str,
                              'the input shape to export it at')
         onnx_file = cached_export(segmentor, shape, batch_size, cache_dir)
     elif not osp.isfile(onnx_file):
-        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
+        raise FileNotFoundError(f'model file not found: {onnx_file}')
+    elif backend == 'onnxruntime' and onnx_file.lower().endswith('.xml'):
+        raise ValueError(f'{onnx_file} is an OpenVINO IR, which onnxruntime cannot run; use '
+                         "backend 'openvino', or give onnxruntime an .onnx file")
     if backend == 'onnxruntime':
         session = onnxruntime_session(onnx_file, threads)
         input_name = session.get_inputs()[0].name

@@ -171,6 +171,23 @@ class CudaGraphCallable:
         return self.static_output
 
 
+def _compiled_with_freezing(fn: Callable) -> Callable:
+    """``torch.compile(fn)`` whose compilations run with Inductor's ``freezing`` on.
+
+    Freezing is read from Inductor's config when a graph is compiled, which happens inside
+    a call (the first, and any recompilation); ``torch.compile(options=...)`` did not turn
+    it on here (measured: no speed-up), so every call runs under the config patch.
+    """
+    import torch._inductor.config as inductor_config
+    compiled = torch.compile(fn)
+
+    def call(*args):
+        with inductor_config.patch(freezing=True):
+            return compiled(*args)
+
+    return call
+
+
 @dataclass
 class InferenceRunner:
     """One synchronised, timed inference call of a segmentor on a fixed random batch.
@@ -189,6 +206,11 @@ class InferenceRunner:
             Default: False.
         cuda_graph (bool): Capture the call once and replay it (CUDA only; modes 'logits'
             and 'tensor'). Default: False.
+        compiled (bool): Run the call through ``torch.compile`` (Inductor) with
+            ``freezing`` on: the weights become constants, so Inductor folds eval-mode BN
+            into the convolutions and pre-packs their weights. The first call compiles
+            (tens of seconds for a whole segmentor); mode 'predict' is not supported.
+            Default: False.
         seed (int): Seed of the random input. Default: 0.
     """
     model: nn.Module
@@ -199,6 +221,7 @@ class InferenceRunner:
     fp16: bool = False
     channels_last: bool = False
     cuda_graph: bool = False
+    compiled: bool = False
     seed: int = 0
     fn: Callable = field(init=False, repr=False)
     inputs: torch.Tensor = field(init=False, repr=False)
@@ -214,6 +237,9 @@ class InferenceRunner:
         self.device = torch.device(self.device)
         if self.device.type == 'cuda' and not torch.cuda.is_available():
             raise ValueError('--device cuda was asked for but CUDA is not available')
+        if self.compiled and (self.cuda_graph or self.mode == 'predict'):
+            raise ValueError("torch.compile needs mode 'logits' or 'tensor' and no CUDA-graph "
+                             "replay of ours (Inductor's mode='reduce-overhead' has its own)")
         if self.cuda_graph and self.device.type != 'cuda':
             raise ValueError('CUDA-graph replay needs --device cuda')
         if self.cuda_graph and self.mode == 'predict':
@@ -234,6 +260,8 @@ class InferenceRunner:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         self.inputs = inputs
         fn = inference_function(model, self.mode, (h, w), self.batch_size)
+        if self.compiled:
+            fn = _compiled_with_freezing(fn)
         self.fn = CudaGraphCallable(fn, inputs) if self.cuda_graph else fn
 
     def __call__(self) -> float:

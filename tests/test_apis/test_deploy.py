@@ -87,6 +87,21 @@ def test_bad_input_and_arguments_are_rejected(model, onnx_file):
         build_backend('onnxruntime', onnx_file='missing.onnx')
 
 
+def test_openvino_runs_an_ir_and_onnxruntime_refuses_one(onnx_file, tmp_path):
+    ov = pytest.importorskip('openvino', reason='pip install openvino')
+    ir = str(tmp_path / 'model.xml')
+    ov.save_model(ov.Core().read_model(onnx_file), ir, compress_to_fp16=False)
+    img = _random_images(1, SHAPE, seed=0).numpy()
+    from_ir = build_backend('openvino', onnx_file=ir, threads=1)
+    assert from_ir.onnx_file == ir
+    # the same graph and weights compiled by the same plugin: the same kernels, bit for bit
+    assert np.array_equal(from_ir(img), build_backend('openvino', onnx_file=onnx_file,
+                                                      threads=1)(img))
+    with pytest.raises(ValueError, match=r'model\.xml is an OpenVINO IR, which onnxruntime '
+                       "cannot run; use backend 'openvino'"):
+        build_backend('onnxruntime', onnx_file=ir)
+
+
 def test_export_leaves_the_model_in_eval_mode(model, tmp_path):
     # The exporter restores its wrapper's mode recursively; a wrapper in training mode
     # used to switch the model's BN and dropout to training after an export.

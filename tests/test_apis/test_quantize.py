@@ -1,6 +1,8 @@
 """lrseg_mm.apis.quantize: INT8 quantisation of an exported model, and the mIoU it is judged by."""
 import glob
+import json
 import os.path as osp
+import sys
 
 import numpy as np
 import onnx
@@ -12,8 +14,9 @@ from helpers import REPO
 from lrseg_mm.apis import SegmentorForExport, load_segmentor
 from lrseg_mm.apis.deploy import build_backend, cached_export
 from lrseg_mm.apis.quantize import (ImageFolderCalibrationReader, confusion_matrix,
-                                    evaluate_folder, graph_preprocessing, normalise,
-                                    quantize_int8, read_image, read_label,
+                                    evaluate_folder, graph_input_shape, graph_metadata,
+                                    graph_preprocessing, normalise, quantize_int8,
+                                    quantize_int8_openvino, read_image, read_label,
                                     segmentation_metrics)
 
 LRNNET = 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py'
@@ -111,10 +114,27 @@ def test_int8_graph_is_qdq_with_per_channel_int8_weights(trained):
     assert 'mean' in meta and 'quantization' in meta
 
 
-@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
-def test_int8_predictions_and_miou_match_fp32(trained, backend):
+@pytest.fixture(scope='module')
+def nncf_int8(trained, synthetic_root):
+    """The OpenVINO IR NNCF quantises the ``trained`` fp32 graph to, on the same 8 crops."""
+    pytest.importorskip('openvino', reason='pip install openvino')
+    pytest.importorskip('nncf', reason='pip install nncf')
+    fp32 = trained[0]
+    images, _ = _split(synthetic_root, 'train')
+    reader = ImageFolderCalibrationReader(images, 8, SHAPE, graph_preprocessing(fp32))
+    return quantize_int8_openvino(fp32, osp.join(osp.dirname(fp32), 'nncf_int8.xml'), reader)
+
+
+# (quantiser, backend running its file)
+INT8_RUNS = [('onnxruntime', 'onnxruntime'), ('onnxruntime', 'openvino'), ('nncf', 'openvino')]
+
+
+@pytest.mark.parametrize('quantiser,backend', INT8_RUNS, ids=['-'.join(r) for r in INT8_RUNS])
+def test_int8_predictions_and_miou_match_fp32(trained, quantiser, backend, request):
     pytest.importorskip(backend, reason=f'pip install {backend}')
     fp32, int8, images, labels = trained
+    if quantiser == 'nncf':
+        int8 = request.getfixturevalue('nncf_int8')
     preprocessing = graph_preprocessing(int8)
     ref, quant = build_backend(backend, onnx_file=fp32), build_backend(backend, onnx_file=int8)
     agree, signal, noise = [], 0.0, 0.0
@@ -126,17 +146,97 @@ def test_int8_predictions_and_miou_match_fp32(trained, backend):
         signal, noise = signal + float((a ** 2).sum()), noise + float(((a - b) ** 2).sum())
     # 8-bit steps are 1/255 of a tensor's range (-48 dB); the errors of the quantised
     # layers add up along the network, and the trained model's logits came out 38-39 dB
-    # above them (measured on this setup). A broken scale or a mis-normalised calibration
-    # gives about 0 dB. 20 dB (1 % of the logit power) leaves room for other CPUs' kernels.
+    # above them with the QDQ file and 31 dB with NNCF's IR, which also quantises the
+    # pooling/concatenation/additions (measured on this setup; NNCF's default mean-of-crops
+    # activation ranges gave 21 dB and 0.89 agreement). A broken scale or a mis-normalised
+    # calibration gives about 0 dB. 20 dB (1 % of the logit power) leaves room for other
+    # CPUs' kernels.
     assert 10 * np.log10(signal / noise) >= 20
     # pixels whose top-2 fp32 logits are closer than the INT8 error may flip; with 20 dB
-    # that is a few per cent of a trained model's pixels (measured 0.99 agreement)
+    # that is a few per cent of a trained model's pixels (measured 0.99 agreement for the
+    # QDQ file, 0.98 for NNCF's IR)
     assert min(agree) >= 0.95, agree
     num_classes = 19
     before = evaluate_folder(ref, images, labels, num_classes, preprocessing)
     after = evaluate_folder(quant, images, labels, num_classes, preprocessing)
     # the deployment goal: at most 1.0 point of mIoU lost
     assert after['mIoU'] >= before['mIoU'] - 0.01, (before['mIoU'], after['mIoU'])
+
+
+def _fake_quantize_ops(ir_file):
+    import openvino as ov
+    return [op for op in ov.Core().read_model(ir_file).get_ordered_ops()
+            if op.get_type_name() == 'FakeQuantize']
+
+
+def test_nncf_ir_is_quantised_beyond_conv_and_matmul(nncf_int8):
+    assert osp.isfile(nncf_int8) and osp.isfile(osp.splitext(nncf_int8)[0] + '.bin')
+    fq = _fake_quantize_ops(nncf_int8)
+    consumers = {target.get_node().get_type_name() for op in fq
+                 for target in op.output(0).get_target_inputs()}
+    # weights and activations of every convolution (and the SVN's matrix products) ...
+    assert {'Convolution', 'MatMul'} <= consumers, consumers
+    # ... and, unlike the QDQ file (DEFAULT_OP_TYPES), the ops between them
+    assert consumers - {'Convolution', 'GroupConvolution', 'MatMul'}, consumers
+    # every FakeQuantize has 256 levels (8 bits) or, for NNCF's narrow-range weights, 255
+    assert {op.get_attributes()['levels'] for op in fq} <= {255, 256}
+
+
+def test_nncf_ir_carries_the_preprocessing_and_shape_of_the_fp32_graph(trained, nncf_int8):
+    fp32 = trained[0]
+    theirs, ours = graph_preprocessing(fp32), graph_preprocessing(nncf_int8)
+    assert theirs['rgb'] == ours['rgb'] is True
+    for key in ('mean', 'std'):
+        assert np.array_equal(theirs[key], ours[key]), key
+    assert theirs['mean'].tolist() != [0, 0, 0]  # the keys were really read, not defaulted
+    meta, original = graph_metadata(nncf_int8), graph_metadata(fp32)
+    assert {k: meta[k] for k in original} == original  # every key, value for value
+    quantization = json.loads(meta['quantization'])
+    assert quantization['format'] == 'NNCF FakeQuantize'
+    assert quantization['preset'] == 'performance' and quantization['calibration_images'] == 8
+    assert quantization['activation_range'] == 'minmax'
+    assert graph_input_shape(nncf_int8) == graph_input_shape(fp32) == SHAPE
+
+
+def _asymmetric(fq_op):
+    """Whether a FakeQuantize's input range is asymmetric: not [0, a] (unsigned), [-a, a]
+    (narrow-range signed) or [-a * 128 / 127, a] (signed, 256 levels, zero point 0)."""
+    low, high = (fq_op.input_value(i).get_node().get_data().astype(np.float64)
+                 for i in (1, 2))
+    ratio = -low / np.where(high == 0, 1, high)
+    symmetric = ((low == 0) | np.isclose(ratio, 1, rtol=1e-4)
+                 | np.isclose(ratio, 128 / 127, rtol=1e-4))
+    return not bool(symmetric.all())
+
+
+def test_nncf_mixed_preset_quantises_activations_asymmetrically(trained, nncf_int8,
+                                                                synthetic_root):
+    fp32 = trained[0]
+    images, _ = _split(synthetic_root, 'train')
+    reader = ImageFolderCalibrationReader(images, 2, SHAPE, graph_preprocessing(fp32))
+    mixed = quantize_int8_openvino(fp32, osp.join(osp.dirname(fp32), 'mixed.xml'), reader,
+                                   preset='mixed')
+    assert json.loads(graph_metadata(mixed)['quantization'])['preset'] == 'mixed'
+    # 'performance' gives symmetric ranges only; 'mixed' shifts activation ranges
+    assert not any(_asymmetric(op) for op in _fake_quantize_ops(nncf_int8))
+    assert any(_asymmetric(op) for op in _fake_quantize_ops(mixed))
+
+
+def test_nncf_quantisation_errors_are_clear(trained, synthetic_root, tmp_path, monkeypatch):
+    fp32 = trained[0]
+    images, _ = _split(synthetic_root, 'train')
+    reader = ImageFolderCalibrationReader(images, 1, SHAPE, graph_preprocessing(fp32))
+    with pytest.raises(ValueError, match=r"got out_file '.*int8\.onnx'"):
+        quantize_int8_openvino(fp32, str(tmp_path / 'int8.onnx'), reader)
+    with pytest.raises(ValueError, match="one of performance, mixed, got 'accuracy'"):
+        quantize_int8_openvino(fp32, str(tmp_path / 'int8.xml'), reader, preset='accuracy')
+    with pytest.raises(ValueError, match="one of minmax, mean_minmax, got 'max'"):
+        quantize_int8_openvino(fp32, str(tmp_path / 'int8.xml'), reader,
+                               activation_range='max')
+    monkeypatch.setitem(sys.modules, 'nncf', None)  # makes `import nncf` fail
+    with pytest.raises(ImportError, match='pip install nncf'):
+        quantize_int8_openvino(fp32, str(tmp_path / 'int8.xml'), reader)
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 def test_calibration_reader_crops_the_same_images_again(synthetic_root):

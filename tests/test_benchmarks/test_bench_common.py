@@ -75,3 +75,50 @@ def test_deployment_goals_pair_rounds_and_mark_the_best_backend():
     # no CGNet on openvino, no ShelfNet at all: those goals are left out, not guessed
     assert ('LRNNet <= 0.8 x CGNet', 'openvino') not in goals
     assert not any('ShelfNet' in goal for goal, _ in goals)
+
+
+def test_eager_goals_are_also_judged_with_bn_folded_into_every_model():
+    import peer_table
+    cpu = {('LRNNet', 'fp32'): [5, 5, 5], ('ERFNet', 'fp32'): [10, 10, 10],
+           ('LRNNet', 'fp32-fused'): [4, 4, 4], ('ERFNet', 'fp32-fused'): [10, 10, 10]}
+    goals = {(g['goal'], g['variant']): g for g in
+             peer_table.deployment_goals(dict(cpu=cpu, wall={}), 'cpu')}
+    assert not goals[('LRNNet <= 0.45 x ERFNet', 'fp32')]['met']  # 0.5
+    fused = goals[('LRNNet <= 0.45 x ERFNet', 'fp32-fused')]
+    assert fused['ratio'] == pytest.approx(0.4) and fused['met']
+    # no folded CGNet times: that goal is left out, not judged against CGNet as built
+    assert not any(g['variant'] == 'fp32-fused' and 'CGNet' in g['goal']
+                   for g in goals.values())
+
+
+def _fake_measurement(peer_table, monkeypatch):
+    """Replace building and timing by two models with fixed per-round times."""
+    def prepare(entries, *args, **kwargs):
+        return {e.name: dict(entry=e, params=1000, macs=2000, runners={})
+                for e in entries}
+
+    def round_robin(prepared, *args, **kwargs):
+        cpu = {(n, v): [0.1 * (i + 1)] * 3 for i, n in enumerate(prepared)
+               for v in ('fp32', 'onnxruntime')}
+        return dict(cpu=cpu, wall=cpu, rounds=3)
+
+    monkeypatch.setattr(peer_table, 'prepare', prepare)
+    monkeypatch.setattr(peer_table, 'round_robin', round_robin)
+    monkeypatch.setattr(peer_table, 'plot', lambda *a, **k: pytest.fail('plot with --only'))
+
+
+def test_only_rewrites_the_deployment_block_and_leaves_the_full_table(tmp_path, monkeypatch):
+    import peer_table
+    _fake_measurement(peer_table, monkeypatch)
+    json_file = osp.join(REPO, 'benchmarks/peer_table_cpu.json')
+    json_before = open(json_file).read() if osp.exists(json_file) else None
+    out = tmp_path / 'BENCHMARKS.md'
+    out.write_text('<!-- BEGIN peer-table-cpu -->\nFULL TABLE\n<!-- END peer-table-cpu -->\n'
+                   '<!-- BEGIN deploy-backends-cpu -->\nold\n<!-- END deploy-backends-cpu -->\n')
+    peer_table.main(['--device', 'cpu', '--only', 'LRNNet', 'CGNet', '--backends', 'pytorch',
+                     'onnxruntime', '--no-svn', '--output', str(out)])
+    text = out.read_text()
+    assert 'FULL TABLE' in text and '\nold\n' not in text
+    deploy = text.split('<!-- BEGIN deploy-backends-cpu -->')[1]
+    assert '| LRNNet | 100 | 100 |' in deploy and '| CGNet | 200 | 200 |' in deploy
+    assert (open(json_file).read() if osp.exists(json_file) else None) == json_before

@@ -82,6 +82,8 @@ def test_benchmark_times_the_exported_graph_on_a_backend(tmp_path, capsys):
     (['--backend', 'openvino', '--fp16'], 'not with --fp16'),
     (['--backend', 'onnxruntime', '--mode', 'predict'], 'not with --mode predict'),
     (['--onnx', 'model.onnx'], '--onnx needs --backend onnxruntime or openvino'),
+    (['--backend', 'onnxruntime', '--compile'], 'not with --compile'),
+    (['--compile', '--warmup', '0'], '--compile needs --warmup >= 1'),
 ])
 def test_benchmark_rejects_what_a_backend_cannot_run(flags, message, capsys):
     with pytest.raises(SystemExit):

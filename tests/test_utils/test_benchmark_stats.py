@@ -1,4 +1,5 @@
 """lrseg_mm.utils.benchmark: latency statistics, FPS arithmetic, runners."""
+import copy
 import statistics
 
 import pytest
@@ -94,3 +95,31 @@ def test_stats_of_measured_runner_are_consistent():
     runner = InferenceRunner(TinySegmentor(), (16, 24))
     stats = latency_stats(measure(runner, iters=3, warmup=1)[1:])
     assert stats.fps == pytest.approx(1000 / statistics.fmean(stats.times_ms))
+
+
+class ConvBNSegmentor(TinySegmentor):
+    """A conv + eval-mode BN (random statistics) + ReLU, for Inductor's BN folding."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.Conv2d(8, 2, 1))
+        bn = self.conv[1]
+        with torch.no_grad():
+            bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2)
+            bn.weight.uniform_(0.5, 2), bn.bias.uniform_(-1, 1)
+
+
+def test_compiled_runner_computes_the_eager_logits():
+    from tolerances import assert_within_rounding
+    eager = InferenceRunner(ConvBNSegmentor(), (16, 24))
+    compiled = InferenceRunner(copy.deepcopy(eager.model), (16, 24), compiled=True)
+    # float32 both ways; folding BN into the conv reorders one 27-term sum per layer
+    assert_within_rounding(compiled.output(), eager.output(), depth=3, fan_in=27)
+    assert compiled() > 0
+
+
+@pytest.mark.parametrize('kwargs', [dict(mode='predict'), dict(cuda_graph=True)])
+def test_compiled_runner_refuses_what_it_cannot_compile(kwargs):
+    with pytest.raises(ValueError, match='torch.compile needs'):
+        InferenceRunner(TinySegmentor(), (16, 24), compiled=True, **{'device': 'cpu', **kwargs})
