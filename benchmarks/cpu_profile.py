@@ -11,7 +11,8 @@ Two views, one process, the CPU model printed:
   convolutions' throughput, 2 x MACs / convolution time, says how well each model feeds
   the CPU's arithmetic.
 * **OpenVINO**: its per-node performance counters for LRNNet's exported float32 graph and
-  its INT8 graph, grouped the same way. The INT8 kernels only speed up the convolutions
+  its INT8 graph, grouped the same way; and ONNX Runtime's session profiler for the float32
+  graph. The INT8 kernels only speed up the convolutions
   and matrix products; ``non-conv share`` bounds the INT8/float32 latency ratio from below
   (what is left if the INT8 convolutions cost nothing).
 
@@ -56,6 +57,19 @@ ATEN = {
                     'adaptive_avg_pool', 'mean', 'norm'),
     'resize': ('upsample', ),
 }
+# ONNX Runtime's node op types (after its fusions: FusedConv = Conv + activation, NCHWc
+# convolutions with their ReorderInput/ReorderOutput layout conversions).
+ONNXRUNTIME = {
+    'conv': ('Conv', 'FusedConv', 'QLinearConv', 'ConvInteger', 'MatMul', 'FusedMatMul',
+             'Gemm', 'QLinearMatMul', 'MatMulInteger'),
+    'batch norm': ('BatchNormalization', ),
+    'layout': ('Concat', 'Split', 'Slice', 'Transpose', 'Reshape', 'ReorderInput',
+               'ReorderOutput', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear'),
+    'elementwise': ('Add', 'Relu', 'Max', 'MaxPool', 'Mul', 'Div', 'Sub', 'Softmax',
+                    'ReduceMean', 'ReduceL2', 'Sqrt', 'Clip', 'Sigmoid', 'AveragePool',
+                    'GlobalAveragePool', 'Sum', 'QLinearAdd', 'QLinearConcat'),
+    'resize': ('Resize', 'Upsample'),
+}
 OPENVINO = {
     'conv': ('Convolution', 'GroupConvolution', 'MatMul', 'FullyConnected'),
     'layout': ('Reorder', 'ShuffleChannels', 'Concatenation', 'Concat', 'Split',
@@ -77,6 +91,13 @@ def aten_category(name: str) -> str:
 def openvino_category(node_type: str) -> str:
     for category, types in OPENVINO.items():
         if node_type in types:
+            return category
+    return 'other'
+
+
+def onnxruntime_category(op_type: str) -> str:
+    for category, types in ONNXRUNTIME.items():
+        if op_type in types:
             return category
     return 'other'
 
@@ -117,6 +138,40 @@ def openvino_profile(model_file: str, threads: int, calls: int = 3) -> dict:
     return dict(spent)
 
 
+def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE) -> dict:
+    """ONNX Runtime per-node ms per call and category (its session profiler)."""
+    import json
+    import os
+
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(model_file, options, providers=['CPUExecutionProvider'])
+    name = session.get_inputs()[0].name
+    x = np.random.default_rng(0).standard_normal((1, 3, *shape)).astype(np.float32)
+    session.run(None, {name: x})  # warm-up, not profiled
+    options.enable_profiling = True
+    session = ort.InferenceSession(model_file, options, providers=['CPUExecutionProvider'])
+    session.run(None, {name: x})
+    for _ in range(calls):
+        session.run(None, {name: x})
+    trace = session.end_profiling()
+    with open(trace) as f:
+        events = json.load(f)
+    os.remove(trace)
+    runs = [e for e in events if e.get('name') == 'model_run']
+    first_timed = sorted(e['ts'] for e in runs)[1]  # skip the first (warm-up) run
+    spent = collections.Counter()
+    for event in events:
+        if (event.get('cat') == 'Node' and event['name'].endswith('_kernel_time')
+                and event['ts'] >= first_timed):
+            spent[onnxruntime_category(event['args']['op_name'])] += event['dur'] / 1e3 / calls
+    return dict(spent)
+
+
 def int8_graph(model, fp32_file: str, out_dir: str) -> str:
     """LRNNet's INT8 graph for OpenVINO, calibrated on random input (speed only)."""
     from peer_table import RandomCalibrationReader
@@ -154,7 +209,7 @@ def run(threads: int, openvino: bool = True, log=print) -> str:
     header = ('| model | total ms | ' + ' | '.join(CATEGORIES) + ' | conv GFLOP/s |\n'
               '|---|---:|' + '---:|' * (len(CATEGORIES) + 1))
     eager = [header]
-    lrnnet = None
+    lrnnet, lrnnet_macs = None, None
     for name, config in MODELS.items():
         model = load_segmentor(config if config.startswith('mmseg::')
                                else osp.join(REPO, config), drop_auxiliary_heads=True).eval()
@@ -167,7 +222,7 @@ def run(threads: int, openvino: bool = True, log=print) -> str:
         eager.append(row(f'{name}, BN folded', spent, conv_gflops(spent, macs)))
         log(eager[-2] + '\n' + eager[-1])
         if name == 'LRNNet':
-            lrnnet = model
+            lrnnet, lrnnet_macs = model, macs
     text = [f'Measured {time.strftime("%Y-%m-%d %H:%M")} on **{cpu_name()}**, '
             f'{threads} thread(s), torch {torch.__version__}, 512x1024, batch 1, random '
             'weights, `logits` function (network + resize to the input size). ms per call '
@@ -177,6 +232,7 @@ def run(threads: int, openvino: bool = True, log=print) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             fp32 = cached_export(lrnnet, SHAPE, 1, tmp, name='LRNNet')
             int8 = int8_graph(lrnnet, fp32, tmp)
+            ort_fp32 = onnxruntime_profile(fp32, threads)
             graphs = {'LRNNet fp32': openvino_profile(fp32, threads),
                       'LRNNet INT8 (NNCF)': openvino_profile(int8, threads)}
         ov_rows = ['| graph | total ms | ' + ' | '.join(CATEGORIES) + ' | non-conv share |',
@@ -188,7 +244,10 @@ def run(threads: int, openvino: bool = True, log=print) -> str:
             log(ov_rows[-1])
         text += ['', 'OpenVINO (performance counters; non-conv share = the graph\'s time '
                  'outside convolutions and matrix products / the fp32 graph\'s total):', '',
-                 *ov_rows]
+                 *ov_rows, '', 'ONNX Runtime (session profiler, kernel time per node; the '
+                 'eager rows above are the reference for backend / eager):', '',
+                 header, row('LRNNet fp32', ort_fp32, conv_gflops(ort_fp32, lrnnet_macs))]
+        log(text[-1])
     return '\n'.join(text)
 
 

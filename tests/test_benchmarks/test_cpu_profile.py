@@ -54,3 +54,24 @@ def test_eager_profile_attributes_a_convolution_model_to_conv():
 
     spent = cpu_profile.eager_profile(Segmentor(), calls=1, shape=(32, 48))
     assert max(spent, key=spent.get) == 'conv' and set(spent) <= set(cpu_profile.CATEGORIES)
+
+
+@pytest.mark.parametrize('op, category', [
+    ('FusedConv', 'conv'), ('Conv', 'conv'), ('MatMul', 'conv'),
+    ('ReorderInput', 'layout'), ('Concat', 'layout'), ('Transpose', 'layout'),
+    ('Relu', 'elementwise'), ('MaxPool', 'elementwise'), ('Resize', 'resize'),
+    ('BatchNormalization', 'batch norm'), ('Shape', 'other'),
+])
+def test_onnxruntime_ops_fall_in_their_category(op, category):
+    assert cpu_profile.onnxruntime_category(op) == category
+
+
+def test_onnxruntime_profile_groups_the_timed_runs_of_a_graph(tmp_path):
+    pytest.importorskip('onnxruntime')
+    from lrseg_mm.apis.export import INPUT_NAME
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
+    path = str(tmp_path / 'conv.onnx')
+    torch.onnx.export(conv, (torch.randn(1, 3, 32, 48), ), path, dynamo=False,
+                      input_names=[INPUT_NAME])
+    spent = cpu_profile.onnxruntime_profile(path, threads=1, calls=2, shape=(32, 48))
+    assert max(spent, key=spent.get) == 'conv' and set(spent) <= set(cpu_profile.CATEGORIES)
