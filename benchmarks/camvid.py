@@ -137,6 +137,8 @@ _ABLATIONS = [
     _variant('lrnnet-c-lr1e-3', 'lr 1e-3', 'optim_wrapper.optimizer.lr=1e-3'),
     _variant('lrnnet-c-lr5e-3', 'lr 5e-3', 'optim_wrapper.optimizer.lr=5e-3'),
     _variant('lrnnet-c-wd0', 'weight decay 0', 'optim_wrapper.optimizer.weight_decay=0.'),
+    _variant('lrnnet-c-pairnorm', 'FCB branches normalise once per conv pair (ERFNet/LEDNet)',
+             "model.backbone.fcb_branch_norm='pair'"),
 ]
 MODELS: Dict[str, Model] = {m.name: m for m in _BENCHMARK + _ABLATIONS}
 BENCHMARK_NAMES = [m.name for m in _BENCHMARK]

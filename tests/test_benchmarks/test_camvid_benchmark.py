@@ -142,6 +142,11 @@ def test_ablation_variants_apply_their_options_to_model_c():
     model = camvid.build_model(svn16.config, svn16.options)
     assert model.decode_head.svn.reduce.conv.out_channels == 16
     assert base.decode_head.svn.reduce.conv.out_channels == 32
+    pairnorm = camvid.MODELS['lrnnet-c-pairnorm']
+    model = camvid.build_model(pairnorm.config, pairnorm.options)
+    # one BN(c/2) -> bias(c/2) swap per branch pair: sum of c over the 13 FCBs fewer
+    assert count_params(model) == 681178 - (3 * 32 + 2 * 64 + 8 * 128) == 679930
+    assert not model.backbone.stages[2][1].branch_3x1_1x3[0].with_norm
     drop0 = camvid.MODELS['lrnnet-c-drop0']
     model = camvid.build_model(drop0.config, drop0.options)
     assert count_params(model) == 681178

@@ -9,6 +9,8 @@ from mmseg.registry import MODELS
 
 from ..utils import channel_shuffle
 
+# FactorizedConvBlock's choices of where its branches normalise.
+BRANCH_NORMS = ('each', 'pair')
 # Activations mmcv's ConvModule never builds in place (no `inplace` argument or not safe).
 _NOT_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
 
@@ -81,7 +83,10 @@ class FactorizedConvBlock(BaseModule):
     """Factorized Convolution Block (FCB) of LRNNet.
 
     Short range: the channels are split in two halves; one passes a 3x1 then a 1x3 conv, the
-    other a 1x3 then a 3x1 conv, each conv followed by norm and activation. Long range: the
+    other a 1x3 then a 3x1 conv, each conv followed by norm and activation
+    (``branch_norm='each'``; the paper does not say, and ``'pair'`` gives the ERFNet/LEDNet
+    placement instead: the first conv of each pair with a bias and the activation only, the
+    second with norm and activation). Long range: the
     concatenated halves pass a depthwise 3x3 conv with ``dilation`` and a pointwise 1x1 conv
     with norm. Then dropout, the residual add, activation, and a channel shuffle so the two
     halves exchange information in the next block.
@@ -91,26 +96,33 @@ class FactorizedConvBlock(BaseModule):
         dilation (int): Dilation of the depthwise conv. Default: 1.
         drop_rate (float): Dropout2d probability before the residual add. Default: 0.
         shuffle_groups (int): Groups of the final channel shuffle. Default: 2.
+        branch_norm (str): Where the branches normalise: 'each' conv, or once per 'pair'
+            (after the second conv; the first has a bias). Default: 'each'.
         conv_cfg (dict | None): Conv layer config. Default: None.
         norm_cfg (dict): Norm layer config. Default: BN.
         act_cfg (dict): Activation config. Default: ReLU.
         init_cfg (dict | list[dict] | None): Initialization config. Default: None.
     """
 
-    def __init__(self, channels, dilation=1, drop_rate=0., shuffle_groups=2, conv_cfg=None,
+    def __init__(self, channels, dilation=1, drop_rate=0., shuffle_groups=2,
+                 branch_norm='each', conv_cfg=None,
                  norm_cfg=dict(type='BN', requires_grad=True), act_cfg=dict(type='ReLU'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if channels % 2:
             raise ValueError(f'FactorizedConvBlock needs an even channel count, got {channels}')
+        if branch_norm not in BRANCH_NORMS:
+            raise ValueError(f'FactorizedConvBlock: branch_norm must be one of '
+                             f'{", ".join(BRANCH_NORMS)}, got {branch_norm!r}')
         half = channels // 2
-        conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        second = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        first = second if branch_norm == 'each' else dict(second, norm_cfg=None)
         self.branch_3x1_1x3 = nn.Sequential(
-            ConvModule(half, half, (3, 1), padding=(1, 0), **conv),
-            ConvModule(half, half, (1, 3), padding=(0, 1), **conv))
+            ConvModule(half, half, (3, 1), padding=(1, 0), **first),
+            ConvModule(half, half, (1, 3), padding=(0, 1), **second))
         self.branch_1x3_3x1 = nn.Sequential(
-            ConvModule(half, half, (1, 3), padding=(0, 1), **conv),
-            ConvModule(half, half, (3, 1), padding=(1, 0), **conv))
+            ConvModule(half, half, (1, 3), padding=(0, 1), **first),
+            ConvModule(half, half, (3, 1), padding=(1, 0), **second))
         self.depthwise = build_conv_layer(conv_cfg, channels, channels, 3, padding=dilation,
                                           dilation=dilation, groups=channels, bias=False)
         self.pointwise = ConvModule(channels, channels, 1, conv_cfg=conv_cfg,
@@ -159,6 +171,8 @@ class LRNNet(BaseModule):
         drop_rates (Sequence[float]): Dropout of each stage's FCBs, LEDNet's values.
             Default: (0.03, 0.03, 0.3).
         shuffle_groups (int): Channel-shuffle groups in every FCB. Default: 2.
+        fcb_branch_norm (str): ``branch_norm`` of every FCB ('each' or 'pair').
+            Default: 'each'.
         out_indices (Sequence[int]): Stages whose outputs are returned (strides 2, 4, 8).
             Default: (0, 1, 2).
         conv_cfg (dict | None): Conv layer config. Default: None.
@@ -174,6 +188,7 @@ class LRNNet(BaseModule):
                                                        (1, 2, 5, 9, 2, 5, 9, 17)),
                  drop_rates: Sequence[float] = (0.03, 0.03, 0.3),
                  shuffle_groups: int = 2,
+                 fcb_branch_norm: str = 'each',
                  out_indices: Sequence[int] = (0, 1, 2),
                  conv_cfg=None,
                  norm_cfg=dict(type='BN', requires_grad=True),
@@ -196,7 +211,8 @@ class LRNNet(BaseModule):
                                                             drop_rates):
             blocks = [DownsamplerBlock(channels, out_channels, **cfgs)]
             blocks += [
-                FactorizedConvBlock(out_channels, d, drop_rate, shuffle_groups, **cfgs)
+                FactorizedConvBlock(out_channels, d, drop_rate, shuffle_groups,
+                                    fcb_branch_norm, **cfgs)
                 for d in stage_dilations
             ]
             self.stages.append(nn.Sequential(*blocks))

@@ -54,3 +54,23 @@ def test_bad_arguments_are_named(kwargs, match):
 def test_odd_channels_rejected():
     with pytest.raises(ValueError, match='even channel count'):
         FactorizedConvBlock(7)
+
+
+def test_pair_branch_norm_normalises_once_per_factorized_pair():
+    """ERFNet/LEDNet placement: per FCB the two first convs lose BN(c/2) (2 x c/2 params
+    each) and gain a bias (c/2 each): c parameters fewer per block."""
+    c = 32
+    each, pair = FactorizedConvBlock(c), FactorizedConvBlock(c, branch_norm='pair')
+    assert count_params(each) - count_params(pair) == c == 32
+    for branch in (pair.branch_3x1_1x3, pair.branch_1x3_3x1):
+        assert not branch[0].with_norm and branch[0].conv.bias is not None
+        assert branch[0].activate is not None and branch[1].with_norm
+    blocks = 3 * 32 + 2 * 64 + 8 * 128  # sum of c over LRNNet's 13 FCBs
+    assert count_params(LRNNet(fcb_branch_norm='pair')) == 635_375 - blocks == 634_127
+    x = torch.randn(1, c, 12, 16)
+    assert pair.eval()(x).shape == x.shape
+
+
+def test_unknown_branch_norm_is_named():
+    with pytest.raises(ValueError, match="branch_norm must be one of each, pair, got 'none'"):
+        LRNNet(fcb_branch_norm='none')
