@@ -2,7 +2,6 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
@@ -22,27 +21,6 @@ def _inplace_act(act_cfg: dict) -> nn.Module:
     if act_cfg['type'] not in _NOT_INPLACE:
         act_cfg.setdefault('inplace', True)
     return build_activation_layer(act_cfg)
-
-
-def _exporting() -> bool:
-    """Traced, scripted or exported: the fast paths below branch on sizes and devices in
-    Python, which a trace would freeze, so the plain layers run instead."""
-    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
-
-
-def _max_pool_2x2(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
-    """``pool(x)`` for the 2x2 / stride-2 / ceil-mode max pool of the downsampler.
-
-    Without autograd and on even sizes the pool is the elementwise maximum of the four
-    strided sub-grids: identical values (NaN included), several times faster on CPU than the
-    pooling kernel. With autograd ``pool`` runs, whose gradient goes to one element of a tie
-    (``torch.maximum`` would split it, and post-ReLU maps have many tied zeros).
-    """
-    h, w = x.shape[-2:]
-    if _exporting() or h % 2 or w % 2 or (torch.is_grad_enabled() and x.requires_grad):
-        return pool(x)
-    return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
-                         torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
 
 
 class DownsamplerBlock(BaseModule):
@@ -75,8 +53,7 @@ class DownsamplerBlock(BaseModule):
         self.act = _inplace_act(act_cfg)
 
     def forward(self, x):
-        pooled = _max_pool_2x2(x, self.pool)
-        return self.act(self.bn(torch.cat([self.conv(x), pooled], dim=1)))
+        return self.act(self.bn(torch.cat([self.conv(x), self.pool(x)], dim=1)))
 
 
 class FactorizedConvBlock(BaseModule):
@@ -131,21 +108,10 @@ class FactorizedConvBlock(BaseModule):
         self.act = _inplace_act(act_cfg)
         self.shuffle_groups = shuffle_groups
 
-    def _depthwise(self, x):
-        conv = self.depthwise
-        pad = conv.padding
-        if (x.device.type == 'cpu' and type(conv) is nn.Conv2d and conv.padding_mode == 'zeros'
-                and not isinstance(pad, str) and max(pad) >= 7 and not _exporting()):
-            # oneDNN's CPU depthwise kernel takes a slow path for an implicit padding of 7 or
-            # more (measured 4-9x slower); zero-padding first gives the same values, fast.
-            return F.conv2d(F.pad(x, (pad[1], pad[1], pad[0], pad[0])), conv.weight, conv.bias,
-                            conv.stride, 0, conv.dilation, conv.groups)
-        return conv(x)
-
     def forward(self, x):
         left, right = x.chunk(2, dim=1)
         out = torch.cat([self.branch_3x1_1x3(left), self.branch_1x3_3x1(right)], dim=1)
-        out = self.dropout(self.pointwise(self._depthwise(out)))
+        out = self.dropout(self.pointwise(self.depthwise(out)))
         # `out` is a new tensor: unless autograd records it, the residual goes in place, and
         # the activation is built in place, so no map is allocated twice.
         out = out + x if torch.is_grad_enabled() and out.requires_grad else out.add_(x)
