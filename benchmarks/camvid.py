@@ -408,6 +408,76 @@ def training_seconds_per_iter(work_dir: str) -> Optional[float]:
     return round(statistics.median(times), 4) if times else None
 
 
+# The main head's training loss, comparable across models (auxiliary heads add their own
+# terms to 'loss'); 'loss' only where a model logs no main-head term.
+CURVE_KEYS = ('decode.loss_ce', 'loss')
+
+
+def learning_curve(work_dir: str) -> Optional[Tuple[List[int], List[float], str]]:
+    """Logged training loss of a run over all its sittings: (iterations, losses, key).
+
+    Sittings are read in the order of their time-stamped folders; an iteration logged by
+    two sittings (a resume repeats the last interval) keeps the later value. None when
+    the run has no log yet.
+    """
+    records = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'step' in record and 'time' in record and 'loss' in record:
+                    records[int(record['step'])] = record
+    if not records:
+        return None
+    key = next(k for k in CURVE_KEYS if all(k in r for r in records.values()))
+    steps = sorted(records)
+    return steps, [float(records[i][key]) for i in steps], key
+
+
+def moving_average(values: Sequence[float], window: int) -> List[float]:
+    """Trailing mean over up to ``window`` values (the first ones average what exists)."""
+    if window < 1:
+        raise ValueError(f'window must be >= 1, got {window}')
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_learning_curves(results: List[dict], path: str, window: int = 10) -> List[str]:
+    """Training loss against epochs, one line per run; returns the runs drawn."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=90)
+    drawn = []
+    for result in sorted(results, key=lambda r: (r['model'], r['seed'])):
+        curve = learning_curve(osp.dirname(result['checkpoint']))
+        if curve is None:
+            continue
+        steps, losses, key = curve
+        budget = result['budget']
+        epochs = [i * budget['batch_size'] / budget['train_images'] for i in steps]
+        label = f"{result['title']} (seed {result['seed']})" + \
+            ('' if key == CURVE_KEYS[0] else f' [{key}]')
+        ax.plot(epochs, moving_average(losses, window), lw=1.2, label=label,
+                ls='-' if result['ours'] else '--')
+        drawn.append(f"{result['model']}-seed{result['seed']}")
+    ax.set_xlabel('epochs of CamVid train')
+    ax.set_ylabel(f'main-head training loss (mean of {window} logged values)')
+    ax.set_yscale('log')
+    ax.grid(alpha=0.3, which='both')
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return drawn
+
+
 # --------------------------------------------------------------------------- model figures
 
 
@@ -708,7 +778,8 @@ def plot(groups: Dict[str, Aggregate], path: str, title: str) -> None:
 
 def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optional[str] = None,
            ablation_md: Optional[str] = None, plot_path: Optional[str] = None,
-           ablation: bool = False) -> Dict[str, Aggregate]:
+           ablation: bool = False,
+           curves_path: Optional[str] = None) -> Dict[str, Aggregate]:
     """Write the tables of a budget's results into the marked sections and draw the plot.
 
     The benchmark (``ablation=False``) and the ablations usually run at different budgets, so
@@ -722,6 +793,7 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
         plot_path (str | None): PNG of val mIoU against CPU latency.
         ablation (bool): Write the ablation table (Model C and its variants) instead of the
             benchmark tables and plot. Default: False.
+        curves_path (str | None): PNG of the benchmark runs' training-loss curves.
 
     Returns:
         dict: Model name -> :class:`Aggregate` of the models written.
@@ -750,11 +822,18 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
     if plot_path and main:
         plot(main, plot_path, f'CamVid val, {results[0]["budget"]["iterations"]} iterations x '
                               f'batch {results[0]["budget"]["batch_size"]}, from scratch')
+    curves = []
+    if curves_path and main:
+        curves = plot_learning_curves([r for r in results if not r['variant_of']], curves_path)
     if benchmarks_md and main:
         body = [_budget_line(results), '', benchmark_table(main), '', notes]
+        here = osp.dirname(osp.abspath(benchmarks_md))
         if plot_path:
-            link = osp.relpath(plot_path, osp.dirname(osp.abspath(benchmarks_md)))
-            body += ['', f'![CamVid val mIoU against CPU latency]({link})']
+            body += ['', f'![CamVid val mIoU against CPU latency]'
+                         f'({osp.relpath(plot_path, here)})']
+        if curves:
+            body += ['', f'![Training loss of each run against epochs]'
+                         f'({osp.relpath(curves_path, here)})']
         replace_marked(benchmarks_md, MARKERS['benchmarks'], '\n'.join(body))
     if readme and main:
         body = [f'Budget: {short_budget}.', '', benchmark_table(main, with_classes=False), '',
@@ -867,6 +946,9 @@ def parse_args(argv=None):
                                                           'README.md'))
     parser.add_argument('--plot', default=osp.join(REPO, 'benchmarks',
                                                    'camvid_miou_vs_latency.png'))
+    parser.add_argument('--curves', default=osp.join(REPO, 'benchmarks',
+                                                     'camvid_learning_curves.png'),
+                        help='report: PNG of the training-loss curves')
     parser.add_argument('--frames', type=int, default=3, help='pictures: val frames')
     parser.add_argument('--picture', default=osp.join(REPO, 'docs', 'camvid_lrnnet_val.png'),
                         help='pictures: output PNG')
@@ -954,9 +1036,10 @@ def main(argv=None) -> int:
             report(budget_dir, ablation_md=args.ablation_md, ablation=True)
             print(f'wrote the ablation table into {args.ablation_md}')
         else:
-            report(budget_dir, args.benchmarks_md, args.readme, plot_path=args.plot)
+            report(budget_dir, args.benchmarks_md, args.readme, plot_path=args.plot,
+                   curves_path=args.curves)
             print(f'wrote the CamVid sections of {args.benchmarks_md} and {args.readme}, '
-                  f'and {args.plot}')
+                  f'{args.plot} and {args.curves}')
     return 0
 
 

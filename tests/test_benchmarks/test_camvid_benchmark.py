@@ -179,7 +179,7 @@ def tiny_run(tmp_path_factory):
             '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
             str(tmp / 'runs'), '--benchmarks-md', docs['benchmarks'], '--readme',
             docs['readme'], '--ablation-md', docs['ablation'], '--plot',
-            str(tmp / 'plot.png'), '--quiet']
+            str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
     result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     work_dir = tmp / 'runs' / 'i2-b2' / 'lrnnet-c-seed0'
@@ -213,6 +213,9 @@ def test_report_writes_one_row_between_markers_and_replaces_it(tiny_run):
     row = next(line for line in section.splitlines() if 'LRNNet Model C' in line)
     assert len(row.strip('|').split('|')) == 5 + 11  # model, params, MACs, ms, mIoU, classes
     assert '681.18 K' in row
+    # the run's 2 logged iterations give a learning-curve picture, linked from the section
+    assert (tiny_run['tmp'] / 'curves.png').stat().st_size > 0
+    assert 'curves.png)' in section
     # text outside the markers is kept
     written = open(docs['benchmarks']).read()
     assert written[:written.index(MARK_START)] == original[:original.index(MARK_START)]
@@ -298,3 +301,31 @@ def test_report_needs_markers(tmp_path):
     path.write_text('# no markers here\n')
     with pytest.raises(ValueError, match='camvid:start'):
         camvid.replace_marked(str(path), camvid.MARKERS['benchmarks'], 'x')
+
+
+def _write_scalars(sitting_dir, records):
+    (sitting_dir / 'vis_data').mkdir(parents=True)
+    with open(sitting_dir / 'vis_data' / 'scalars.json', 'w') as f:
+        for record in records:
+            f.write(json.dumps(record) + '\n')
+
+
+def test_learning_curve_joins_sittings_and_keeps_the_main_head_loss(tmp_path):
+    log = dict(time=1.0, lr=1e-3)
+    _write_scalars(tmp_path / '20260101_000000', [
+        dict(log, step=10, loss=3.0, **{'decode.loss_ce': 2.0}),
+        dict(log, step=20, loss=2.5, **{'decode.loss_ce': 1.5}),
+        dict(step=20, mIoU=1.0)])  # not a training record
+    # the resumed sitting repeats iteration 20
+    _write_scalars(tmp_path / '20260101_010000', [
+        dict(log, step=20, loss=2.4, **{'decode.loss_ce': 1.4}),
+        dict(log, step=30, loss=2.0, **{'decode.loss_ce': 1.0})])
+    steps, losses, key = camvid.learning_curve(str(tmp_path))
+    assert (steps, losses, key) == ([10, 20, 30], [2.0, 1.4, 1.0], 'decode.loss_ce')
+    assert camvid.learning_curve(str(tmp_path / 'none')) is None
+
+
+def test_moving_average_is_trailing():
+    assert camvid.moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
+    with pytest.raises(ValueError, match='window'):
+        camvid.moving_average([1], 0)
