@@ -120,6 +120,29 @@ def _variant(name: str, change: str, *options: str) -> Model:
                  options=tuple(options))
 
 
+def enet_class_weights(data_root: str, num_classes: int = 11) -> Tuple[List[int], List[float]]:
+    """ENet's class weights ``1 / ln(1.02 + p)`` from the pixel frequencies ``p`` of the
+    classes in CamVid train (void excluded): (pixel counts, weights rounded to 3 places)."""
+    import cv2
+    import numpy as np
+    label_dir = osp.join(data_root, 'trainannot')
+    files = sorted(glob.glob(osp.join(label_dir, '*.png')))
+    if not files:
+        raise FileNotFoundError(f'no label maps in {label_dir}')
+    counts = np.zeros(num_classes, np.int64)
+    for path in files:
+        label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        counts += np.bincount(label.ravel(), minlength=256)[:num_classes]
+    freq = counts / counts.sum()
+    return counts.tolist(), [round(float(w), 3) for w in 1 / np.log(1.02 + freq)]
+
+
+# `enet_class_weights` of the SegNet CamVid train split (367 frames; `python
+# benchmarks/camvid.py class-weights` recomputes them): rare thin classes (pole, sign,
+# fence, pedestrian, bicyclist) weigh 9-13x the road.
+CAMVID_ENET_WEIGHTS = (5.603, 4.295, 33.574, 3.335, 15.486, 8.739, 31.542, 32.012, 12.829,
+                       38.014, 43.907)
+
 # Item 4 of issue #10: the choices the paper leaves open in our reconstruction, each as a
 # config-level change of Model C. Compare them with lrnnet-c at the same budget and seeds.
 _ABLATIONS = [
@@ -137,6 +160,9 @@ _ABLATIONS = [
     _variant('lrnnet-c-lr1e-3', 'lr 1e-3', 'optim_wrapper.optimizer.lr=1e-3'),
     _variant('lrnnet-c-lr5e-3', 'lr 5e-3', 'optim_wrapper.optimizer.lr=5e-3'),
     _variant('lrnnet-c-wd0', 'weight decay 0', 'optim_wrapper.optimizer.weight_decay=0.'),
+    _variant('lrnnet-c-classweights', 'ENet class weights in the loss (a recipe change)',
+             'model.decode_head.loss_decode.class_weight='
+             f'[{",".join(map(str, CAMVID_ENET_WEIGHTS))}]'),
     _variant('lrnnet-c-pairnorm', 'FCB branches normalise once per conv pair (ERFNet/LEDNet)',
              "model.backbone.fcb_branch_norm='pair'"),
 ]
@@ -915,9 +941,10 @@ def parse_args(argv=None):
         description='CamVid benchmark: train from scratch, evaluate on val, time on CPU',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('command', choices=['run', 'train', 'evaluate', 'latency', 'report',
-                                            'pictures', 'list'],
+                                            'pictures', 'list', 'class-weights'],
                         help='run = train + evaluate + latency (round-robin) + report; '
-                        'pictures = tools/infer.py on val frames of the first model and seed')
+                        'pictures = tools/infer.py on val frames of the first model and seed; '
+                        'class-weights = ENet class weights of the train split')
     parser.add_argument('--models', nargs='+', default=['all'],
                         help='model names (see `list`), `all` or `ablations`; when ablation '
                         'variants are among them, `report` writes the ablation table only')
@@ -967,6 +994,12 @@ def main(argv=None) -> int:
         return 0
     runs_dir = osp.abspath(osp.expanduser(args.runs_dir))
     data_root = osp.abspath(args.data_root)
+    if args.command == 'class-weights':
+        counts, weights = enet_class_weights(data_root)
+        for name, count, weight in zip(CLASSES, counts, weights):
+            print(f'{name:12s} {count:12d} pixels  weight {weight:.3f}')
+        print(f'class_weight=[{",".join(map(str, weights))}]')
+        return 0
     if args.command == 'report' and args.max_iters is None:
         # the report needs no data: the budget folder is named by epochs and batch
         budget = Budget(args.epochs, args.batch_size, 0, 0)

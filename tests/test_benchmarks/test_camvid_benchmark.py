@@ -6,6 +6,7 @@ import shutil
 import sys
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -329,3 +330,26 @@ def test_moving_average_is_trailing():
     assert camvid.moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
     with pytest.raises(ValueError, match='window'):
         camvid.moving_average([1], 0)
+
+
+def test_enet_class_weights_follow_the_pixel_frequencies(tmp_path):
+    import math
+    (tmp_path / 'trainannot').mkdir()
+    label = np.full((10, 10), 11, np.uint8)  # void, not counted
+    label.flat[:50], label.flat[50:80], label.flat[80:90] = 0, 3, 10
+    cv2.imwrite(str(tmp_path / 'trainannot' / 'a.png'), label)
+    counts, weights = camvid.enet_class_weights(str(tmp_path))
+    assert counts == [50, 0, 0, 30, 0, 0, 0, 0, 0, 0, 10]
+    freq = [c / 90 for c in counts]
+    assert weights == [round(1 / math.log(1.02 + p), 3) for p in freq]
+    assert weights[1] == round(1 / math.log(1.02), 3)  # an absent class gets the largest
+    with pytest.raises(FileNotFoundError, match='no label maps'):
+        camvid.enet_class_weights(str(tmp_path / 'empty'))
+
+
+def test_class_weight_variant_sets_the_loss_weights():
+    variant = camvid.MODELS['lrnnet-c-classweights']
+    model = camvid.build_model(variant.config, variant.options)
+    loss = model.decode_head.loss_decode
+    assert list(loss.class_weight) == list(camvid.CAMVID_ENET_WEIGHTS)
+    assert len(camvid.CAMVID_ENET_WEIGHTS) == len(camvid.CLASSES)
