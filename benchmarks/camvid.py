@@ -33,7 +33,6 @@ import logging
 import math
 import os
 import os.path as osp
-import platform
 import random
 import statistics
 import subprocess
@@ -544,18 +543,6 @@ def model_size(model) -> Tuple[int, int]:
     return params, macs
 
 
-def cpu_model_name() -> str:
-    """The CPU's model string from /proc/cpuinfo (the platform's name elsewhere)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def measure_latency(models: Dict[str, object], rounds: int = 20, warmup: int = 3,
                     threads: int = 1) -> Dict[str, dict]:
     """Batch-1 CPU latency at 360x480 of several models, timed round-robin.
@@ -576,6 +563,8 @@ def measure_latency(models: Dict[str, object], rounds: int = 20, warmup: int = 3
         dict: Name -> ``{'cpu_ms', 'wall_ms', 'threads', 'rounds', 'cpu'}``.
     """
     import torch
+
+    from lrseg_mm.utils import cpu_model_name
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     image = torch.randn(1, 3, *INPUT_SHAPE)

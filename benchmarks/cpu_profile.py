@@ -24,7 +24,6 @@ import argparse
 import collections
 import copy
 import os.path as osp
-import platform
 import tempfile
 import time
 
@@ -34,7 +33,7 @@ import torch
 from bench_common import PEER_FUSERS, replace_marked_block
 from lrseg_mm.apis import load_segmentor
 from lrseg_mm.apis.export import SegmentorForExport
-from lrseg_mm.utils import count_macs, fuse_conv_bn
+from lrseg_mm.utils import count_macs, cpu_model_name, fuse_conv_bn
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BLOCK_NAME = 'cpu-profile'
@@ -180,17 +179,6 @@ def int8_graph(model, fp32_file: str, out_dir: str) -> str:
     return quantize_int8_openvino(fp32_file, out, RandomCalibrationReader(SHAPE))
 
 
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
-
-
 def row(name: str, spent: dict, last: str) -> str:
     """A table row: total, each category's ms and share, then ``last``."""
     total = sum(spent.values())
@@ -223,7 +211,7 @@ def run(threads: int, openvino: bool = True, log=print) -> str:
         log(eager[-2] + '\n' + eager[-1])
         if name == 'LRNNet':
             lrnnet, lrnnet_macs = model, macs
-    text = [f'Measured {time.strftime("%Y-%m-%d %H:%M")} on **{cpu_name()}**, '
+    text = [f'Measured {time.strftime("%Y-%m-%d %H:%M")} on **{cpu_model_name()}**, '
             f'{threads} thread(s), torch {torch.__version__}, 512x1024, batch 1, random '
             'weights, `logits` function (network + resize to the input size). ms per call '
             '(profiler self time; shares in brackets).', '', 'Eager PyTorch:', '', *eager]

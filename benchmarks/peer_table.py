@@ -53,7 +53,7 @@ from bench_common import PEER_FUSERS, paired_ratio, replace_marked_block  # noqa
 from lrseg_mm.apis import load_segmentor, resolve_config_path  # noqa: E402
 from lrseg_mm.apis.deploy import BACKENDS, DeployedRunner, build_backend  # noqa: E402
 from lrseg_mm.utils import (InferenceRunner, count_macs, count_parameters,  # noqa: E402
-                            format_count, fuse_conv_bn)
+                            cpu_model_name, format_count, fuse_conv_bn)
 
 CITYSCAPES, VOC = (512, 1024), (512, 512)
 
@@ -486,14 +486,7 @@ def versions() -> str:
 def device_description(device: str) -> str:
     if device == 'cuda':
         return f'{torch.cuda.get_device_name()} (CUDA {torch.version.cuda})'
-    name = 'CPU'
-    try:
-        with open('/proc/cpuinfo') as f:
-            name = next(line.split(':', 1)[1].strip() for line in f
-                        if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return f'{name}, {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}'
+    return f'{cpu_model_name()}, {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}'
 
 
 def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:

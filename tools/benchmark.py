@@ -23,15 +23,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 
 import torch
 from mmengine.config import DictAction
 
 from lrseg_mm.apis import load_segmentor
 from lrseg_mm.apis.deploy import BACKENDS, DeployedRunner, build_backend
-from lrseg_mm.utils import (InferenceRunner, count_parameters, format_count, fuse_conv_bn,
-                            latency_stats, measure, toolbox_fps)
+from lrseg_mm.utils import (InferenceRunner, count_parameters, cpu_model_name, format_count,
+                            fuse_conv_bn, latency_stats, measure, toolbox_fps)
 from lrseg_mm.utils.benchmark import MODES, TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
 
 
@@ -113,14 +112,7 @@ def device_name(device: str) -> str:
     """A readable name of the device (GPU model, or CPU model and thread count)."""
     if device.startswith('cuda'):
         return torch.cuda.get_device_name(torch.device(device))
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return f'{cpu} ({os.cpu_count()} cores, torch threads: {torch.get_num_threads()})'
+    return f'{cpu_model_name()} ({os.cpu_count()} cores, torch threads: {torch.get_num_threads()})'
 
 
 def run(args) -> dict:

@@ -14,6 +14,7 @@ device (no data loading, no preprocessing), between two device synchronisations.
 * ``'tensor'``: ``model(img, mode='tensor')``, the raw head output at the head's stride.
 """
 import math
+import platform
 import statistics
 import time
 import warnings
@@ -169,6 +170,19 @@ class CudaGraphCallable:
         self.static_input.copy_(img)
         self.graph.replay()
         return self.static_output
+
+
+def cpu_model_name() -> str:
+    """The CPU's model string from /proc/cpuinfo (the platform's name where there is none),
+    printed by every benchmark so that figures say on which CPU they were taken."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or 'unknown CPU'
 
 
 def _compiled_with_freezing(fn: Callable) -> Callable:

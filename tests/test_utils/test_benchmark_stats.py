@@ -123,3 +123,16 @@ def test_compiled_runner_computes_the_eager_logits():
 def test_compiled_runner_refuses_what_it_cannot_compile(kwargs):
     with pytest.raises(ValueError, match='torch.compile needs'):
         InferenceRunner(TinySegmentor(), (16, 24), compiled=True, **{'device': 'cpu', **kwargs})
+
+
+def test_cpu_model_name_is_the_cpuinfo_model_line():
+    from lrseg_mm.utils import cpu_model_name
+    name = cpu_model_name()
+    assert name and name == name.strip()
+    try:
+        with open('/proc/cpuinfo') as f:
+            lines = [line for line in f if line.startswith('model name')]
+    except OSError:
+        lines = []
+    if lines:  # Linux: the first core's model string, as benchmarks print it
+        assert name == lines[0].split(':', 1)[1].strip()
