@@ -45,6 +45,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = 'configs/camvid_benchmark'
 DEFAULT_DATA_ROOT = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'camvid'))
 DEFAULT_RUNS_DIR = osp.join('~', 'runs', 'camvid')
+# Every finished run's result (with its learning curve) is also kept here, in the repository:
+# run folders live outside the checkout and do not outlast the machine they were made on.
+DEFAULT_ARCHIVE_DIR = osp.join(REPO, 'benchmarks', 'results', 'camvid')
 CLASSES = ('sky', 'building', 'pole', 'road', 'pavement', 'tree', 'signsymbol', 'fence', 'car',
            'pedestrian', 'bicyclist')
 SHORT_CLASS_NAMES = ('sky', 'bldg', 'pole', 'road', 'pvmt', 'tree', 'sign', 'fence', 'car',
@@ -473,18 +476,25 @@ def moving_average(values: Sequence[float], window: int) -> List[float]:
 
 
 def plot_learning_curves(results: List[dict], path: str, window: int = 10) -> List[str]:
-    """Training loss against epochs, one line per run; returns the runs drawn."""
+    """Training loss against epochs, one line per run; returns the runs drawn (no file is
+    written when no run has a logged curve)."""
+    curves = []
+    for result in sorted(results, key=lambda r: (r['model'], r['seed'])):
+        curve = learning_curve(osp.dirname(result['checkpoint']))
+        if curve is None and result.get('curve'):
+            curve = (result['curve']['steps'], result['curve']['values'],
+                     result['curve']['key'])
+        if curve is not None:
+            curves.append((result, curve))
+    if not curves:
+        return []
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=90)
     drawn = []
-    for result in sorted(results, key=lambda r: (r['model'], r['seed'])):
-        curve = learning_curve(osp.dirname(result['checkpoint']))
-        if curve is None:
-            continue
-        steps, losses, key = curve
+    for result, (steps, losses, key) in curves:
         budget = result['budget']
         epochs = [i * budget['batch_size'] / budget['train_images'] for i in steps]
         label = f"{result['title']} (seed {result['seed']})" + \
@@ -589,7 +599,27 @@ def measure_latency(models: Dict[str, object], rounds: int = 20, warmup: int = 3
                        rounds=rounds, cpu=cpu_model_name()) for name in models}
 
 
-def write_result(run: Run, val: dict, params: int, macs: int, latency: dict) -> dict:
+def result_name(result: dict) -> str:
+    return f"{result['model']}-seed{result['seed']}"
+
+
+def save_result(result: dict, archive_dir: Optional[str]) -> None:
+    """Write a result into its run folder (where that still exists) and the archive."""
+    paths = []
+    if osp.isdir(osp.dirname(result['checkpoint'])):
+        paths.append(osp.join(osp.dirname(result['checkpoint']), 'result.json'))
+    if archive_dir:
+        os.makedirs(osp.join(archive_dir, result['tag']), exist_ok=True)
+        paths.append(osp.join(archive_dir, result['tag'], result_name(result) + '.json'))
+    for path in paths:
+        with open(path, 'w') as f:
+            json.dump(result, f, indent=1)
+            f.write('\n')
+
+
+def write_result(run: Run, val: dict, params: int, macs: int, latency: dict,
+                 archive_dir: Optional[str] = None) -> dict:
+    curve = learning_curve(run.work_dir)
     result = dict(
         model=run.model.name, title=run.model.title, config=run.model.config, seed=run.seed,
         variant_of=run.model.variant_of, change=run.model.change,
@@ -598,24 +628,27 @@ def write_result(run: Run, val: dict, params: int, macs: int, latency: dict) -> 
         checkpoint=run.final_checkpoint, val=val, params=params, macs=macs,
         input_shape=list(INPUT_SHAPE), latency=latency,
         train_seconds_per_iter=training_seconds_per_iter(run.work_dir),
-        written=time.strftime('%Y-%m-%d %H:%M:%S'))
-    with open(run.result_path, 'w') as f:
-        json.dump(result, f, indent=2)
+        tag=run.budget.tag, written=time.strftime('%Y-%m-%d %H:%M:%S'),
+        curve=None if curve is None else dict(
+            key=curve[2], steps=curve[0], values=[round(v, 4) for v in curve[1]]))
+    save_result(result, archive_dir)
     return result
 
 
 def evaluate(run: Run, data_root: str, extra_options: Sequence[str] = (), workers=None,
-             threads=None, latency_rounds=20, latency_threads=1, quiet=False) -> dict:
+             threads=None, latency_rounds=20, latency_threads=1, quiet=False,
+             archive_dir: Optional[str] = None) -> dict:
     """Val metrics, size and latency of a trained run, written to its ``result.json``."""
     val = evaluate_on_val(run, data_root, extra_options, workers, threads, quiet)
     model = build_model(run.model.config, run.model.options)
     params, macs = model_size(model)
     latency = measure_latency({run.name: model}, rounds=latency_rounds,
                               threads=latency_threads)[run.name]
-    return write_result(run, val, params, macs, latency)
+    return write_result(run, val, params, macs, latency, archive_dir)
 
 
-def remeasure_latency(results: List[dict], rounds: int, threads: int) -> None:
+def remeasure_latency(results: List[dict], rounds: int, threads: int,
+                      archive_dir: Optional[str] = None) -> None:
     """Time every model of ``results`` round-robin in one go; update their result files."""
     configs = {}
     for result in results:
@@ -624,19 +657,25 @@ def remeasure_latency(results: List[dict], rounds: int, threads: int) -> None:
     latency = measure_latency(models, rounds=rounds, threads=threads)
     for result in results:
         result['latency'] = latency[result['model']]
-        with open(osp.join(osp.dirname(result['checkpoint']), 'result.json'), 'w') as f:
-            json.dump(result, f, indent=2)
+        save_result(result, archive_dir)
 
 
 # --------------------------------------------------------------------------- report
 
 
-def load_results(budget_dir: str) -> List[dict]:
-    results = []
-    for path in sorted(glob.glob(osp.join(budget_dir, '*', 'result.json'))):
+def load_results(budget_dir: str, archive_dir: Optional[str] = None) -> List[dict]:
+    """The results of a budget: its run folders' ``result.json`` files, and the archived
+    results (``archive_dir/<budget tag>/``) of runs whose folder is gone."""
+    paths = []
+    if archive_dir:
+        paths += sorted(glob.glob(osp.join(archive_dir, osp.basename(budget_dir), '*.json')))
+    paths += sorted(glob.glob(osp.join(budget_dir, '*', 'result.json')))
+    results = {}
+    for path in paths:  # a run folder's result replaces its archived copy
         with open(path) as f:
-            results.append(json.load(f))
-    return results
+            result = json.load(f)
+        results[result_name(result)] = result
+    return [results[name] for name in sorted(results)]
 
 
 @dataclass
@@ -733,20 +772,44 @@ def benchmark_table(groups: Dict[str, Aggregate], with_classes: bool = True) -> 
     return '\n'.join(lines)
 
 
+# Rows of the ablation table besides Model C's variants: the paper's own head ablation.
+HEAD_VARIANTS = {'lrnnet-a': 'head without SVN block (Model A)',
+                 'lrnnet-b': 'SVN with the 8x8 grid only (Model B)'}
+# Classes the ablation table shows one by one: those Model C misses at 30 epochs.
+ABLATION_CLASSES = ('pole', 'signsymbol', 'car', 'pedestrian', 'bicyclist')
+
+
+def final_training_loss(result: dict, last: int = 10) -> Optional[float]:
+    """Mean of the last ``last`` logged main-head training losses of a run."""
+    curve = result.get('curve')
+    if curve is None:
+        found = learning_curve(osp.dirname(result['checkpoint']))
+        curve = None if found is None else dict(values=found[1])
+    return statistics.mean(curve['values'][-last:]) if curve else None
+
+
 def ablation_table(groups: Dict[str, Aggregate]) -> str:
-    """Model C's ablation variants against Model C itself (same budget)."""
-    lines = ['| variant | change | params | val mIoU | Δ mIoU vs Model C |',
-             '|---|---|---:|---:|---:|']
+    """Model C's ablation variants (and Models A, B) against Model C (same budget), with
+    the IoU of the classes Model C misses and the final training loss (underfitting)."""
+    short = dict(zip(CLASSES, SHORT_CLASS_NAMES))
+    lines = ['| variant | change | params | val mIoU | Δ mIoU vs Model C | '
+             + ' | '.join(short[c] for c in ABLATION_CLASSES) + ' | final train loss |',
+             '|---|---|---:|---:|---:|' + '---:|' * (len(ABLATION_CLASSES) + 1)]
     base = groups.get('lrnnet-c')
-    names = ['lrnnet-c'] + [n for n in _order(groups) if groups[n].first['variant_of']]
+    names = ['lrnnet-c'] + [n for n in _order(groups)
+                            if n in HEAD_VARIANTS or groups[n].first['variant_of']]
     for name in names:
         if name not in groups:
             continue
         agg = groups[name]
         delta = '' if base is None or name == 'lrnnet-c' else f'{agg.miou - base.miou:+.1f}'
-        change = agg.first['change'] or 'defaults (Model C)'
+        change = agg.first['change'] or HEAD_VARIANTS.get(name, 'defaults (Model C)')
+        classes = ['-' if agg.class_iou(c) is None else f'{agg.class_iou(c):.1f}'
+                   for c in ABLATION_CLASSES]
+        losses = [x for x in map(final_training_loss, agg.runs) if x is not None]
+        loss = f'{statistics.mean(losses):.3f}' if losses else '-'
         lines.append(f'| `{name}` | {change} | {agg.first["params"]:,} | {agg.miou_text()} | '
-                     f'{delta} |')
+                     f'{delta} | ' + ' | '.join(classes) + f' | {loss} |')
     return '\n'.join(lines)
 
 
@@ -793,8 +856,8 @@ def plot(groups: Dict[str, Aggregate], path: str, title: str) -> None:
 
 def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optional[str] = None,
            ablation_md: Optional[str] = None, plot_path: Optional[str] = None,
-           ablation: bool = False,
-           curves_path: Optional[str] = None) -> Dict[str, Aggregate]:
+           ablation: bool = False, curves_path: Optional[str] = None,
+           archive_dir: Optional[str] = None) -> Dict[str, Aggregate]:
     """Write the tables of a budget's results into the marked sections and draw the plot.
 
     The benchmark (``ablation=False``) and the ablations usually run at different budgets, so
@@ -809,17 +872,19 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
         ablation (bool): Write the ablation table (Model C and its variants) instead of the
             benchmark tables and plot. Default: False.
         curves_path (str | None): PNG of the benchmark runs' training-loss curves.
+        archive_dir (str | None): Archived results (see :func:`load_results`).
 
     Returns:
         dict: Model name -> :class:`Aggregate` of the models written.
     """
-    results = load_results(budget_dir)
+    results = load_results(budget_dir, archive_dir)
     if not results:
         raise FileNotFoundError(f'no result.json under {budget_dir}/*/: run the benchmark '
                                 f'first (or pass the --epochs/--batch-size it ran with)')
     groups = aggregate(results)
     main = {n: g for n, g in groups.items() if not g.first['variant_of']}
-    ablations = {n: g for n, g in groups.items() if g.first['variant_of'] or n == 'lrnnet-c'}
+    ablations = {n: g for n, g in groups.items()
+                 if g.first['variant_of'] or n == 'lrnnet-c' or n in HEAD_VARIANTS}
     stamp = max(r['written'] for r in results)
     notes = ('**Measured by us** (`python benchmarks/camvid.py report`, last result '
              f'{stamp}).')
@@ -947,6 +1012,9 @@ def parse_args(argv=None):
                         help='CamVid in the SegNet layout')
     parser.add_argument('--runs-dir', default=DEFAULT_RUNS_DIR,
                         help='where runs go (outside the checkout)')
+    parser.add_argument('--archive-dir', default=DEFAULT_ARCHIVE_DIR,
+                        help='where finished runs\' results are kept (in the repository); '
+                        'an archived run counts as done')
     parser.add_argument('--workers', type=int, default=None,
                         help='dataloader workers (default: the config\'s)')
     parser.add_argument('--train-threads', type=int, default=None,
@@ -1003,6 +1071,9 @@ def main(argv=None) -> int:
     runs = [Run(m, s, budget, runs_dir) for m in models for s in args.seeds]
     common = dict(extra_options=args.cfg_options, workers=args.workers,
                   threads=args.train_threads, quiet=args.quiet)
+    budget_dir = osp.join(runs_dir, budget.tag)
+    archive_dir = osp.abspath(args.archive_dir)
+    archived = {result_name(r) for r in load_results(budget_dir, archive_dir)}
     if args.command in ('run', 'train', 'evaluate'):
         print(f'{len(runs)} run(s) in {osp.join(runs_dir, budget.tag)}: {budget.max_iters} '
               f'iterations x batch {budget.batch_size} = {budget.seen_epochs:.2f} epochs of '
@@ -1010,8 +1081,10 @@ def main(argv=None) -> int:
         failed = []
         for i, run in enumerate(runs, 1):
             step = f'[{i}/{len(runs)}] {run.name}'
-            if osp.isfile(run.result_path):
-                print(f'{step}: done ({run.result_path})')
+            if osp.isfile(run.result_path) or run.name in archived:
+                where = run.result_path if osp.isfile(run.result_path) else \
+                    f'archived in {osp.join(archive_dir, budget.tag)}'
+                print(f'{step}: done ({where})')
                 continue
             try:
                 if args.command in ('run', 'train'):
@@ -1027,7 +1100,8 @@ def main(argv=None) -> int:
                         continue
                     print(f'{step}: evaluating on val')
                     result = evaluate(run, data_root, latency_rounds=args.latency_rounds,
-                                      latency_threads=args.latency_threads, **common)
+                                      latency_threads=args.latency_threads,
+                                      archive_dir=archive_dir, **common)
                     print(f'{step}: val mIoU {result["val"]["mIoU"]:.2f}, '
                           f'{result["latency"]["cpu_ms"]:.0f} CPU ms -> {run.result_path}')
             except RuntimeError as error:
@@ -1038,28 +1112,28 @@ def main(argv=None) -> int:
             print(f'error: {len(failed)} run(s) failed: {", ".join(failed)}; fix and repeat '
                   f'the command (finished runs are skipped)', file=sys.stderr)
             return 1
-    budget_dir = osp.join(runs_dir, budget.tag)
     if args.command == 'pictures':
         frames = draw_pictures(runs[0], data_root, args.picture, args.frames,
                                threads=args.train_threads, quiet=args.quiet)
         print(f'{args.picture}: {len(frames)} val frame(s) of {runs[0].name}')
     if args.command in ('run', 'latency'):
-        results = load_results(budget_dir)
+        results = load_results(budget_dir, archive_dir)
         if results:
             print(f'timing {len({r["model"] for r in results})} model(s) round-robin')
-            remeasure_latency(results, args.latency_rounds, args.latency_threads)
+            remeasure_latency(results, args.latency_rounds, args.latency_threads, archive_dir)
     if args.command in ('run', 'report'):
         if args.no_write:
-            groups = aggregate(load_results(budget_dir))
+            groups = aggregate(load_results(budget_dir, archive_dir))
             print(benchmark_table({n: g for n, g in groups.items()
                                    if not g.first['variant_of']}))
             print(ablation_table(groups))
         elif any(m.variant_of for m in models):
-            report(budget_dir, ablation_md=args.ablation_md, ablation=True)
+            report(budget_dir, ablation_md=args.ablation_md, ablation=True,
+                   archive_dir=archive_dir)
             print(f'wrote the ablation table into {args.ablation_md}')
         else:
             report(budget_dir, args.benchmarks_md, args.readme, plot_path=args.plot,
-                   curves_path=args.curves)
+                   curves_path=args.curves, archive_dir=archive_dir)
             print(f'wrote the CamVid sections of {args.benchmarks_md} and {args.readme}, '
                   f'{args.plot} and {args.curves}')
     return 0

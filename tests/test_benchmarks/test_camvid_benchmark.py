@@ -1,6 +1,8 @@
 """benchmarks/camvid.py on a tiny generated CamVid-layout folder (CI has no CamVid)."""
+import glob
 import importlib.util
 import json
+import math
 import os.path as osp
 import shutil
 import sys
@@ -178,7 +180,7 @@ def tiny_run(tmp_path_factory):
     docs = _copy_docs(tmp)
     args = ['--models', 'lrnnet-c', '--max-iters', '2', '--batch-size', '2', '--workers', '0',
             '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
-            str(tmp / 'runs'), '--benchmarks-md', docs['benchmarks'], '--readme',
+            str(tmp / 'runs'), '--archive-dir', str(tmp / 'archive'), '--benchmarks-md', docs['benchmarks'], '--readme',
             docs['readme'], '--ablation-md', docs['ablation'], '--plot',
             str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
     result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
@@ -239,6 +241,33 @@ def test_second_run_skips_finished_runs(tiny_run):
     assert log.count('$ ') == 1  # trained once
 
 
+def _option(args, name, value):
+    args = list(args)
+    args[args.index(name) + 1] = value
+    return args
+
+
+def test_finished_run_is_archived_with_its_learning_curve_and_outlives_its_folder(tiny_run):
+    archived = tiny_run['tmp'] / 'archive' / 'i2-b2' / 'lrnnet-c-seed0.json'
+    result = json.loads(archived.read_text())
+    assert result == json.loads((tiny_run['work_dir'] / 'result.json').read_text())
+    assert result['tag'] == 'i2-b2'
+    steps, losses, key = camvid.learning_curve(str(tiny_run['work_dir']))
+    assert result['curve'] == dict(key=key, steps=steps, values=[round(v, 4) for v in losses])
+    assert len(steps) >= 1
+    # a machine without the run folder (a new one): the archive still reports the run, and
+    # the run counts as done instead of training again
+    args = _option(tiny_run['args'], '--runs-dir', str(tiny_run['tmp'] / 'new_machine'))
+    result = run_tool([sys.executable, SCRIPT, 'train', *args], timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'lrnnet-c-seed0: done (archived in' in result.stdout
+    assert not (tiny_run['tmp'] / 'new_machine' / 'i2-b2' / 'lrnnet-c-seed0').exists()
+    results = camvid.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2'),
+                                  str(tiny_run['tmp'] / 'archive'))
+    assert [camvid.result_name(r) for r in results] == ['lrnnet-c-seed0']
+    assert camvid.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2')) == []
+
+
 def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
     out = tiny_run['tmp'] / 'pictures.png'
     result = run_tool([sys.executable, SCRIPT, 'pictures', *tiny_run['args'], '--frames', '2',
@@ -256,7 +285,7 @@ def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
 # --------------------------------------------------------------------------- seeds, ablations
 
 
-def _fake_result(budget_dir, name, seed, miou, params=681178):
+def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None):
     model = camvid.MODELS[name]
     work_dir = budget_dir / f'{name}-seed{seed}'
     work_dir.mkdir(parents=True)
@@ -271,7 +300,10 @@ def _fake_result(budget_dir, name, seed, miou, params=681178):
                   val=dict(mIoU=miou, aAcc=80.0, mAcc=miou, IoU=iou, Acc=iou),
                   params=params, macs=2745521088, input_shape=[360, 480],
                   latency=dict(cpu_ms=150.0, wall_ms=160.0, threads=1, rounds=20, cpu='test'),
-                  train_seconds_per_iter=1.0, written='2026-01-01 00:00:00')
+                  train_seconds_per_iter=1.0, written='2026-01-01 00:00:00', tag='e10-b4',
+                  curve=None if losses is None else dict(
+                      key='decode.loss_ce', steps=list(range(10, 10 * len(losses) + 1, 10)),
+                      values=losses))
     (work_dir / 'result.json').write_text(json.dumps(result))
 
 
@@ -279,14 +311,16 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     budget_dir = tmp_path / 'e10-b4'
     _fake_result(budget_dir, 'lrnnet-c', 0, 50.0)
     _fake_result(budget_dir, 'lrnnet-c', 1, 54.0)
-    _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0)
-    _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0)
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0, losses=[9.0] + [0.5] * 10)
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0, losses=[0.3] * 10)
+    _fake_result(budget_dir, 'lrnnet-a', 0, 49.0, params=665_000)
     docs = _copy_docs(tmp_path)
     before = open(docs['ablation']).read()
     camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'])
     section = _section(docs['benchmarks'])
     assert '52.0 ± 2.0 (2 seeds)' in section
     assert 'lrnnet-c-drop0' not in section  # variants go to the ablation table only
+    assert 'LRNNet Model A' in section  # Model A is in both tables
     assert open(docs['ablation']).read() == before  # one call writes one kind of table
     benchmarks = open(docs['benchmarks']).read()
     camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
@@ -294,7 +328,15 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     assert open(docs['benchmarks']).read() == benchmarks
     ablation = _section(docs['ablation'], camvid.MARKERS['ablation'])
     row = next(line for line in ablation.splitlines() if '`lrnnet-c-drop0`' in line)
-    assert '57.5 ± 0.5 (2 seeds)' in row and '+5.5' in row
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    # variant, change, params, mIoU, delta, 5 classes Model C misses, final training loss
+    assert len(cells) == 5 + len(camvid.ABLATION_CLASSES) + 1
+    assert cells[3] == '57.5 ± 0.5 (2 seeds)' and cells[4] == '+5.5'
+    assert cells[-1] == '0.400'  # mean over seeds of the last 10 logged losses (0.5, 0.3)
+    row_c = next(line for line in ablation.splitlines() if '`lrnnet-c`' in line)
+    assert row_c.rstrip().endswith('| - |')  # no curve kept: no loss, not a made-up one
+    row_a = next(line for line in ablation.splitlines() if '`lrnnet-a`' in line)
+    assert 'Model A' in row_a and '665,000' in row_a and '-3.0' in row_a
 
 
 def test_report_needs_markers(tmp_path):
@@ -353,3 +395,40 @@ def test_class_weight_variant_sets_the_loss_weights():
     loss = model.decode_head.loss_decode
     assert list(loss.class_weight) == list(camvid.CAMVID_ENET_WEIGHTS)
     assert len(camvid.CAMVID_ENET_WEIGHTS) == len(camvid.CLASSES)
+
+
+# --------------------------------------------------------------------------- archived results
+
+
+def _archived_budgets():
+    return sorted(osp.basename(d) for d in glob.glob(osp.join(camvid.DEFAULT_ARCHIVE_DIR, '*'))
+                  if osp.isdir(d))
+
+
+@pytest.mark.parametrize('tag', _archived_budgets())
+def test_archived_results_are_consistent(tag):
+    results = camvid.load_results(osp.join('no-such-runs-dir', tag), camvid.DEFAULT_ARCHIVE_DIR)
+    assert results
+    for result in results:
+        assert result['tag'] == tag and camvid.result_name(result) in {
+            osp.splitext(osp.basename(p))[0]
+            for p in glob.glob(osp.join(camvid.DEFAULT_ARCHIVE_DIR, tag, '*.json'))}
+        present = [v for v in result['val']['IoU'].values() if v is not None]
+        # per-class IoUs are kept with 1 or 2 decimals: their mean matches mIoU to rounding
+        assert abs(sum(present) / len(present) - result['val']['mIoU']) <= 0.05
+        iterations = result['budget']['iterations']
+        assert iterations == math.ceil(result['budget']['epochs'] * 367 / 4)
+        if result['curve'] is not None:
+            assert result['curve']['steps'][-1] <= iterations
+
+
+def test_published_camvid_table_is_the_report_of_the_archived_results():
+    section = _section(osp.join(REPO, 'BENCHMARKS.md'))
+    budget_line = section.splitlines()[1]
+    tag = next(t for t in _archived_budgets()
+               if budget_line.startswith(f'Budget: {t.split("-")[0][1:]} epochs'))
+    groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
+                                                  camvid.DEFAULT_ARCHIVE_DIR))
+    table = camvid.benchmark_table({n: g for n, g in groups.items()
+                                    if not g.first['variant_of']})
+    assert table in section
