@@ -970,6 +970,83 @@ def draw_pictures(run: Run, data_root: str, out_path: str, num_frames: int = 3,
     return frames
 
 
+# --------------------------------------------------------------------------- confusion
+
+
+def confusion_on_val(config: str, options: Sequence[str], checkpoint: str, data_root: str,
+                     threads: int = 1) -> dict:
+    """Where a checkpoint's val pixels go, and how peaked LRNNet's SVN attention is.
+
+    Every CamVid val frame is segmented in this process (the config's test pipeline, the
+    toolbox's ``inference_model``); pixels are counted by (true class, predicted class), void
+    excluded. For a model with an SVN head, the attention of every pixel over the S keys is
+    summarised too: its mean entropy against log(S) (the entropy of uniform attention) and
+    its mean largest weight against 1/S.
+
+    Returns:
+        dict: ``{'confusion': 11x11 counts (rows truth, columns prediction), 'attention':
+        {'entropy', 'max_entropy', 'max_weight', 'uniform_weight'} or None}``.
+    """
+    import numpy as np
+    import torch
+    from mmengine.config import Config, DictAction
+    from mmseg.apis import inference_model, init_model
+    from PIL import Image
+
+    from lrseg_mm.engine import safe_checkpoint_loading
+    torch.set_num_threads(threads)
+    cfg = Config.fromfile(osp.join(REPO, config))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    with safe_checkpoint_loading():  # a training checkpoint also holds the message hub
+        model = init_model(cfg, checkpoint, device='cpu')
+    num_classes = len(CLASSES)
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    attention_stats = []
+    svn = getattr(model.decode_head, 'svn', None)
+    if svn is not None:
+        def record(module, inputs, reduced):
+            _, attention = svn.attention(reduced)
+            entropy = -(attention * attention.clamp_min(1e-12).log()).sum(dim=1)
+            attention_stats.append((entropy.mean().item(), attention.amax(dim=1).mean().item(),
+                                    attention.shape[1]))
+        svn.reduce.register_forward_hook(record)
+    names = sorted(f for f in os.listdir(osp.join(data_root, 'val')) if f.endswith('.png'))
+    with torch.no_grad():
+        for name in names:
+            truth = np.array(Image.open(osp.join(data_root, 'valannot', name)))
+            pred = inference_model(model, osp.join(data_root, 'val', name))
+            pred = pred.pred_sem_seg.data[0].numpy()
+            if pred.shape != truth.shape:
+                raise RuntimeError(f'{name}: prediction {pred.shape} != label {truth.shape}')
+            keep = truth < num_classes
+            counts += np.bincount(truth[keep].astype(np.int64) * num_classes + pred[keep],
+                                  minlength=num_classes**2).reshape(num_classes, num_classes)
+    attention = None
+    if attention_stats:
+        s = attention_stats[0][2]
+        attention = dict(entropy=round(statistics.mean(a for a, _, _ in attention_stats), 4),
+                         max_entropy=round(math.log(s), 4),
+                         max_weight=round(statistics.mean(m for _, m, _ in attention_stats), 4),
+                         uniform_weight=round(1 / s, 4))
+    return dict(confusion=counts.tolist(), attention=attention)
+
+
+def confusion_table(confusion: Sequence[Sequence[int]]) -> str:
+    """Markdown table of a confusion matrix, each row as % of that class's pixels."""
+    lines = ['| true class | ' + ' | '.join(SHORT_CLASS_NAMES) + ' |',
+             '|---|' + '---:|' * len(SHORT_CLASS_NAMES)]
+    for name, row in zip(SHORT_CLASS_NAMES, confusion):
+        total = sum(row)
+        cells = ['-' if not total else
+                 (f'**{100 * v / total:.1f}**' if i == SHORT_CLASS_NAMES.index(name)
+                  else f'{100 * v / total:.1f}') for i, v in enumerate(row)]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -995,9 +1072,10 @@ def parse_args(argv=None):
         description='CamVid benchmark: train from scratch, evaluate on val, time on CPU',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('command', choices=['run', 'train', 'evaluate', 'latency', 'report',
-                                            'pictures', 'list', 'class-weights'],
+                                            'pictures', 'confusion', 'list', 'class-weights'],
                         help='run = train + evaluate + latency (round-robin) + report; '
                         'pictures = tools/infer.py on val frames of the first model and seed; '
+                        'confusion = where each class\'s val pixels go (kept in the result); '
                         'class-weights = ENet class weights of the train split')
     parser.add_argument('--models', nargs='+', default=['all'],
                         help='model names (see `list`), `all` or `ablations`; when ablation '
@@ -1036,6 +1114,9 @@ def parse_args(argv=None):
     parser.add_argument('--frames', type=int, default=3, help='pictures: val frames')
     parser.add_argument('--picture', default=osp.join(REPO, 'docs', 'camvid_lrnnet_val.png'),
                         help='pictures: output PNG')
+    parser.add_argument('--checkpoint', default=None,
+                        help='confusion: this checkpoint instead of the run\'s final one '
+                        '(e.g. the shipped one, when the run folder is gone)')
     parser.add_argument('--no-write', action='store_true',
                         help='report: print the tables, write no file')
     return parser.parse_args(argv)
@@ -1112,6 +1193,25 @@ def main(argv=None) -> int:
             print(f'error: {len(failed)} run(s) failed: {", ".join(failed)}; fix and repeat '
                   f'the command (finished runs are skipped)', file=sys.stderr)
             return 1
+    if args.command == 'confusion':
+        known = {result_name(r): r for r in load_results(budget_dir, archive_dir)}
+        for run in runs:
+            checkpoint = args.checkpoint or run.final_checkpoint
+            if not osp.isfile(checkpoint):
+                print(f'error: {run.name}: no checkpoint {checkpoint}', file=sys.stderr)
+                return 2
+            found = confusion_on_val(run.model.config, run.model.options, checkpoint,
+                                     data_root, threads=args.train_threads or 1)
+            print(f'{run.name} ({checkpoint}): % of each true class\'s val pixels')
+            print(confusion_table(found['confusion']))
+            if found['attention']:
+                print('SVN attention: mean entropy {entropy} of log(S) = {max_entropy}; mean '
+                      'largest weight {max_weight} vs 1/S = {uniform_weight}'.format(
+                          **found['attention']))
+            if run.name in known:
+                known[run.name].update(found, confusion_checkpoint=checkpoint)
+                save_result(known[run.name], archive_dir)
+                print(f'kept in the result of {run.name}')
     if args.command == 'pictures':
         frames = draw_pictures(runs[0], data_root, args.picture, args.frames,
                                threads=args.train_threads, quiet=args.quiet)

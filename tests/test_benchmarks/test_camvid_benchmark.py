@@ -268,6 +268,36 @@ def test_finished_run_is_archived_with_its_learning_curve_and_outlives_its_folde
     assert camvid.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2')) == []
 
 
+def test_confusion_counts_every_labelled_val_pixel_once_and_is_kept(tiny_run):
+    result = run_tool([sys.executable, SCRIPT, 'confusion', *tiny_run['args']], timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert '| true class | sky |' in result.stdout and 'SVN attention' in result.stdout
+    kept = json.loads((tiny_run['work_dir'] / 'result.json').read_text())
+    confusion = np.array(kept['confusion'])
+    assert confusion.shape == (11, 11)
+    labels = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+              for p in sorted((tiny_run['tmp'] / 'camvid' / 'valannot').iterdir())]
+    truth = np.concatenate([label.ravel() for label in labels])
+    # rows are the true classes: their sums are the labelled pixels of each class
+    assert confusion.sum(axis=1).tolist() == np.bincount(truth, minlength=12)[:11].tolist()
+    attention = kept['attention']
+    assert 0 < attention['entropy'] <= attention['max_entropy'] == round(math.log(80), 4)
+    assert attention['uniform_weight'] <= attention['max_weight'] <= 1
+    archived = tiny_run['tmp'] / 'archive' / 'i2-b2' / 'lrnnet-c-seed0.json'
+    assert json.loads(archived.read_text())['confusion'] == kept['confusion']
+
+
+def test_confusion_table_rows_are_percent_of_the_true_class():
+    confusion = np.zeros((11, 11), int)
+    confusion[10, 8], confusion[10, 10] = 3, 1  # bicyclist: 3 pixels called car, 1 right
+    table = camvid.confusion_table(confusion.tolist())
+    row = next(line for line in table.splitlines() if line.startswith('| bike |'))
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[9] == '75.0' and cells[11] == '**25.0**'
+    assert next(line for line in table.splitlines() if line.startswith('| sky |')).count('-') \
+        == 11  # a class without pixels has no percentages
+
+
 def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
     out = tiny_run['tmp'] / 'pictures.png'
     result = run_tool([sys.executable, SCRIPT, 'pictures', *tiny_run['args'], '--frames', '2',

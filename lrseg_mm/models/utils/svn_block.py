@@ -76,14 +76,18 @@ class SVNBlock(BaseModule):
         ]
         return torch.cat(vectors, dim=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        reduced = self.reduce(x)
-        n, c, h, w = reduced.shape
+    def attention(self, reduced: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Keys/values (N, S, C') of a reduced map (N, C', H, W) and every pixel's attention
+        over them, (N, S, HW), softmax over S."""
+        c = reduced.shape[1]
         keys = self.singular_vectors(reduced).to(reduced.dtype)
-        queries = reduced.flatten(2)  # (N, C', HW)
-        logits = torch.bmm(keys, queries)  # (N, S, HW)
+        logits = torch.bmm(keys, reduced.flatten(2))  # queries are the reduced pixels
         if self.use_scale:
             logits = logits * c**-0.5
-        attention = logits.softmax(dim=1)
+        return keys, logits.softmax(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        reduced = self.reduce(x)
+        keys, attention = self.attention(reduced)
         context = torch.bmm(keys.transpose(1, 2), attention.to(keys.dtype))
-        return x + self.restore(context.view(n, c, h, w))
+        return x + self.restore(context.view_as(reduced))

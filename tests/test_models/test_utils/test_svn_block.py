@@ -12,6 +12,22 @@ def test_shape_and_num_vectors():
     assert block.singular_vectors(block.reduce(x)).shape == (2, 80, 8)
 
 
+def test_attention_is_a_distribution_over_the_keys_and_forms_the_output():
+    torch.manual_seed(0)
+    block = SVNBlock(16, 8, grid_sizes=(4, 2)).double().eval()
+    x = torch.randn(2, 16, 12, 16, dtype=torch.float64)
+    reduced = block.reduce(x)
+    keys, attention = block.attention(reduced)
+    assert keys.shape == (2, 20, 8) and attention.shape == (2, 20, 12 * 16)
+    assert (attention >= 0).all()
+    torch.testing.assert_close(attention.sum(dim=1), torch.ones(2, 12 * 16, dtype=x.dtype))
+    # with logits scaled by 1/sqrt(C'), softmax(k.q / sqrt(C')) written out
+    logits = torch.einsum('nsc,nchw->nshw', keys, reduced).flatten(2) / 8 ** 0.5
+    torch.testing.assert_close(attention, logits.softmax(dim=1))
+    context = torch.einsum('nsc,nsp->ncp', keys, attention).view_as(reduced)
+    torch.testing.assert_close(block(x), x + block.restore(context))
+
+
 def test_gradcheck_float64():
     torch.manual_seed(0)
     block = SVNBlock(4, 3, grid_sizes=(2, (1, 2)), norm_cfg=None).double()
