@@ -81,6 +81,8 @@ class Model:
         variant_of (str | None): For an ablation variant, the name of the model it changes.
         change (str): What an ablation variant changes, for the ablation table.
         options (tuple[str]): ``--cfg-options`` of the variant (key=value).
+        in_benchmark (bool): A variant that is also a row of the benchmark table (where it
+            ran at the benchmark's budget), beside the model it changes.
     """
     name: str
     title: str
@@ -91,6 +93,7 @@ class Model:
     variant_of: Optional[str] = None
     change: str = ''
     options: Tuple[str, ...] = ()
+    in_benchmark: bool = False
 
 
 def _cfg(name: str) -> str:
@@ -115,11 +118,11 @@ _BENCHMARK = [
 ]
 
 
-def _variant(name: str, change: str, *options: str) -> Model:
+def _variant(name: str, change: str, *options: str, in_benchmark: bool = False) -> Model:
     base = next(m for m in _BENCHMARK if m.name == 'lrnnet-c')
     return Model(name, f'LRNNet C, {change}', base.config, ours=True,
                  seconds_per_iter=base.seconds_per_iter, variant_of=base.name, change=change,
-                 options=tuple(options))
+                 options=tuple(options), in_benchmark=in_benchmark)
 
 
 def enet_class_weights(data_root: str, num_classes: int = 11) -> Tuple[List[int], List[float]]:
@@ -148,8 +151,10 @@ CAMVID_ENET_WEIGHTS = (5.603, 4.295, 33.574, 3.335, 15.486, 8.739, 31.542, 32.01
 # Item 4 of issue #10: the choices the paper leaves open in our reconstruction, each as a
 # config-level change of Model C. Compare them with lrnnet-c at the same budget and seeds.
 _ABLATIONS = [
+    # the largest effect of the 5-epoch ablations, so also trained at the benchmark's budget
     _variant('lrnnet-c-drop0', 'no dropout (encoder 0, 0, 0; head 0)',
-             'model.backbone.drop_rates=(0.,0.,0.)', 'model.decode_head.dropout_ratio=0.'),
+             'model.backbone.drop_rates=(0.,0.,0.)', 'model.decode_head.dropout_ratio=0.',
+             in_benchmark=True),
     _variant('lrnnet-c-drop-low', 'encoder dropout 0.01, 0.01, 0.1',
              'model.backbone.drop_rates=(0.01,0.01,0.1)'),
     _variant('lrnnet-c-headdrop0', 'head dropout 0', 'model.decode_head.dropout_ratio=0.'),
@@ -674,6 +679,12 @@ def load_results(budget_dir: str, archive_dir: Optional[str] = None) -> List[dic
     for path in paths:  # a run folder's result replaces its archived copy
         with open(path) as f:
             result = json.load(f)
+        # results written before the archive existed lack these two
+        result.setdefault('tag', osp.basename(budget_dir))
+        if 'curve' not in result:
+            curve = learning_curve(osp.dirname(result['checkpoint']))
+            result['curve'] = None if curve is None else dict(
+                key=curve[2], steps=curve[0], values=[round(v, 4) for v in curve[1]])
         results[result_name(result)] = result
     return [results[name] for name in sorted(results)]
 
@@ -710,6 +721,12 @@ class Aggregate:
             return f'{self.miou:.1f}'
         spread = (max(self.mious) - min(self.mious)) / 2
         return f'{self.miou:.1f} ± {spread:.1f} ({len(self.runs)} seeds)'
+
+
+def in_benchmark_table(result: dict) -> bool:
+    """A row of the benchmark table: a benchmark model, or a variant marked for it."""
+    model = MODELS.get(result['model'])
+    return not result['variant_of'] or (model is not None and model.in_benchmark)
 
 
 def aggregate(results: List[dict]) -> Dict[str, Aggregate]:
@@ -882,7 +899,7 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
         raise FileNotFoundError(f'no result.json under {budget_dir}/*/: run the benchmark '
                                 f'first (or pass the --epochs/--batch-size it ran with)')
     groups = aggregate(results)
-    main = {n: g for n, g in groups.items() if not g.first['variant_of']}
+    main = {n: g for n, g in groups.items() if in_benchmark_table(g.first)}
     ablations = {n: g for n, g in groups.items()
                  if g.first['variant_of'] or n == 'lrnnet-c' or n in HEAD_VARIANTS}
     stamp = max(r['written'] for r in results)
@@ -904,7 +921,8 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
                               f'batch {results[0]["budget"]["batch_size"]}, from scratch')
     curves = []
     if curves_path and main:
-        curves = plot_learning_curves([r for r in results if not r['variant_of']], curves_path)
+        curves = plot_learning_curves([r for r in results if in_benchmark_table(r)],
+                                      curves_path)
     if benchmarks_md and main:
         body = [_budget_line(results), '', benchmark_table(main), '', notes]
         here = osp.dirname(osp.abspath(benchmarks_md))
@@ -1225,7 +1243,7 @@ def main(argv=None) -> int:
         if args.no_write:
             groups = aggregate(load_results(budget_dir, archive_dir))
             print(benchmark_table({n: g for n, g in groups.items()
-                                   if not g.first['variant_of']}))
+                                   if in_benchmark_table(g.first)}))
             print(ablation_table(groups))
         elif any(m.variant_of for m in models):
             report(budget_dir, ablation_md=args.ablation_md, ablation=True,

@@ -344,12 +344,18 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0, losses=[9.0] + [0.5] * 10)
     _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0, losses=[0.3] * 10)
     _fake_result(budget_dir, 'lrnnet-a', 0, 49.0, params=665_000)
+    _fake_result(budget_dir, 'lrnnet-c-pairnorm', 0, 51.0, params=679_930)
     docs = _copy_docs(tmp_path)
     before = open(docs['ablation']).read()
     camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'])
     section = _section(docs['benchmarks'])
     assert '52.0 ± 2.0 (2 seeds)' in section
-    assert 'lrnnet-c-drop0' not in section  # variants go to the ablation table only
+    # variants go to the ablation table only, but for the one marked for the benchmark
+    assert camvid.MODELS['lrnnet-c-pairnorm'].title not in section
+    assert [m.name for m in camvid.MODELS.values() if m.in_benchmark] == ['lrnnet-c-drop0']
+    row = next(line for line in section.splitlines()
+               if camvid.MODELS['lrnnet-c-drop0'].title in line)
+    assert '57.5 ± 0.5 (2 seeds)' in row
     assert 'LRNNet Model A' in section  # Model A is in both tables
     assert open(docs['ablation']).read() == before  # one call writes one kind of table
     benchmarks = open(docs['benchmarks']).read()
@@ -460,5 +466,5 @@ def test_published_camvid_table_is_the_report_of_the_archived_results():
     groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
                                                   camvid.DEFAULT_ARCHIVE_DIR))
     table = camvid.benchmark_table({n: g for n, g in groups.items()
-                                    if not g.first['variant_of']})
+                                    if camvid.in_benchmark_table(g.first)})
     assert table in section
