@@ -805,6 +805,12 @@ def final_training_loss(result: dict, last: int = 10) -> Optional[float]:
     return statistics.mean(curve['values'][-last:]) if curve else None
 
 
+def ablation_groups(groups: Dict[str, Aggregate]) -> Dict[str, Aggregate]:
+    """The rows of the ablation table: Model C, its variants and Models A and B."""
+    return {n: g for n, g in groups.items()
+            if g.first['variant_of'] or n == 'lrnnet-c' or n in HEAD_VARIANTS}
+
+
 def ablation_table(groups: Dict[str, Aggregate]) -> str:
     """Model C's ablation variants (and Models A, B) against Model C (same budget), with
     the IoU of the classes Model C misses and the final training loss (underfitting)."""
@@ -900,8 +906,7 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
                                 f'first (or pass the --epochs/--batch-size it ran with)')
     groups = aggregate(results)
     main = {n: g for n, g in groups.items() if in_benchmark_table(g.first)}
-    ablations = {n: g for n, g in groups.items()
-                 if g.first['variant_of'] or n == 'lrnnet-c' or n in HEAD_VARIANTS}
+    ablations = ablation_groups(groups)
     stamp = max(r['written'] for r in results)
     notes = ('**Measured by us** (`python benchmarks/camvid.py report`, last result '
              f'{stamp}).')

@@ -468,3 +468,14 @@ def test_published_camvid_table_is_the_report_of_the_archived_results():
     table = camvid.benchmark_table({n: g for n, g in groups.items()
                                     if camvid.in_benchmark_table(g.first)})
     assert table in section
+
+
+def test_published_ablation_table_is_the_report_of_the_archived_results():
+    section = _section(osp.join(REPO, 'configs', 'lrnnet', 'README.md'),
+                       camvid.MARKERS['ablation'])
+    budget_line = section.splitlines()[1]
+    tag = next(t for t in _archived_budgets()
+               if budget_line.startswith(f'Budget: {t.split("-")[0][1:]} epochs'))
+    groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
+                                                  camvid.DEFAULT_ARCHIVE_DIR))
+    assert camvid.ablation_table(camvid.ablation_groups(groups)) in section
