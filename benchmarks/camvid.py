@@ -1221,8 +1221,11 @@ def main(argv=None) -> int:
         for run in runs:
             checkpoint = args.checkpoint or run.final_checkpoint
             if not osp.isfile(checkpoint):
-                print(f'error: {run.name}: no checkpoint {checkpoint}', file=sys.stderr)
-                return 2
+                if args.checkpoint:
+                    print(f'error: no checkpoint {checkpoint}', file=sys.stderr)
+                    return 2
+                print(f'{run.name}: not trained yet, skipped')
+                continue
             found = confusion_on_val(run.model.config, run.model.options, checkpoint,
                                      data_root, threads=args.train_threads or 1)
             print(f'{run.name} ({checkpoint}): % of each true class\'s val pixels')
