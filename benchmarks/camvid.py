@@ -167,7 +167,9 @@ _ABLATIONS = [
     _variant('lrnnet-c-lr1e-3', 'lr 1e-3', 'optim_wrapper.optimizer.lr=1e-3'),
     _variant('lrnnet-c-lr5e-3', 'lr 5e-3', 'optim_wrapper.optimizer.lr=5e-3'),
     _variant('lrnnet-c-wd0', 'weight decay 0', 'optim_wrapper.optimizer.weight_decay=0.'),
+    # our loss: mmseg 1.2.2's cross-entropy fails on class weights with ignored pixels
     _variant('lrnnet-c-classweights', 'ENet class weights in the loss (a recipe change)',
+             "model.decode_head.loss_decode.type='KeptPixelsCrossEntropyLoss'",
              'model.decode_head.loss_decode.class_weight='
              f'[{",".join(map(str, CAMVID_ENET_WEIGHTS))}]'),
     _variant('lrnnet-c-pairnorm', 'FCB branches normalise once per conv pair (ERFNet/LEDNet)',

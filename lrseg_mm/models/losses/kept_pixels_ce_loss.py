@@ -18,7 +18,11 @@ class KeptPixelsCrossEntropyLoss(CrossEntropyLoss):
     ``sum(weight * class_weight[label])`` with class weights, the way PyTorch's weighted
     mean does), so with the sampler it is the official loss.
 
-    Without a ``weight`` (no sampler) it is :class:`mmseg.models.losses.CrossEntropyLoss`.
+    With ``class_weight`` and no ``weight`` it is PyTorch's weighted mean over the
+    non-ignored pixels (``sum(w[label] * loss) / sum(w[label])``), which mmseg 1.2.2's
+    ``cross_entropy`` cannot give: it indexes the class weights with the labels, the ignore
+    label included, and fails on any batch with ignored pixels. Without either it is
+    :class:`mmseg.models.losses.CrossEntropyLoss`.
     One corner case differs from the official code: when fewer valid pixels exist than
     ``n_min``, the official mean also counts ignored pixels (with loss 0); here only valid
     pixels are kept and averaged.
@@ -46,12 +50,15 @@ class KeptPixelsCrossEntropyLoss(CrossEntropyLoss):
                 reduction_override=None, ignore_index=-100, **kwargs):
         """Loss of ``cls_score`` (N, C, H, W) against ``label`` (N, H, W).
 
-        With ``weight`` (N, H, W) and a mean reduction, the average factor is the kept
-        (weighted) pixel count; everything else is :class:`CrossEntropyLoss`'s.
+        With ``weight`` (N, H, W) or class weights and a mean reduction, the average factor
+        is the kept (weighted) pixel count; everything else is :class:`CrossEntropyLoss`'s.
         """
         reduction = reduction_override if reduction_override else self.reduction
-        if weight is not None and avg_factor is None and reduction == 'mean':
-            kept = weight.float() * (label != ignore_index)
+        if avg_factor is None and reduction == 'mean' and (
+                weight is not None or self.class_weight is not None):
+            kept = (label != ignore_index).float()
+            if weight is not None:
+                kept = kept * weight.float()
             if self.class_weight is not None:
                 class_weight = cls_score.new_tensor(self.class_weight)
                 kept = kept * class_weight[label.clamp(0, len(class_weight) - 1)]

@@ -78,6 +78,21 @@ def test_class_weight_and_fallbacks():
         MODELS.build(dict(type='KeptPixelsCrossEntropyLoss', use_sigmoid=True))
 
 
+def test_class_weights_with_ignored_pixels_and_no_sampler():
+    """PyTorch's weighted mean over the non-ignored pixels (mmseg 1.2.2's cross_entropy
+    indexes the class weights with the ignore label there and fails)."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 5, 8, 8) * 3
+    label = torch.randint(0, 5, (2, 8, 8))
+    label[0, :2] = 255
+    cw = [0.5, 1.0, 2.0, 4.0, 8.0]
+    expected = torch.nn.functional.cross_entropy(
+        logits.double(), label, weight=torch.tensor(cw, dtype=torch.float64), ignore_index=255)
+    got = MODELS.build(dict(type='KeptPixelsCrossEntropyLoss', class_weight=cw))(
+        logits, label, ignore_index=255)
+    assert_within_rounding(got, expected, depth=2, fan_in=int((label != 255).sum()))
+
+
 def test_shelfnet_lw_configs_use_it_with_the_sampler():
     from mmengine.config import Config
     from helpers import REPO
