@@ -8,9 +8,11 @@ ceil(epochs x training images / batch). Each run goes through the toolbox Runner
 last checkpoint left it) into ``RUNS_DIR/e<epochs>-b<batch>/<model>-seed<seed>/``; its final
 checkpoint is evaluated on CamVid val by ``tools/test.py`` (the toolbox's ``IoUMetric``) and
 the run's ``result.json`` gets val mIoU and per-class IoU, parameters, multiply-adds at
-360x480 and CPU latency at 360x480. ``report`` gathers the ``result.json`` files of a budget
-into the marked sections of BENCHMARKS.md, README.md and configs/lrnnet/README.md (ablations)
-and plots val mIoU against CPU latency.
+360x480 and CPU latency at 360x480; a copy, with the run's learning curve, is kept in the
+repository (``benchmarks/results/camvid/<budget>/``), since run folders do not outlast their
+machine. ``report`` gathers the results of a budget into the marked sections of
+BENCHMARKS.md, README.md and configs/lrnnet/README.md (ablations) and plots val mIoU against
+CPU latency.
 
 Usage::
 
@@ -20,9 +22,11 @@ Usage::
     python benchmarks/camvid.py run --models lrnnet-c lrnnet-c-drop0 --seeds 0 1 --epochs 10
     python benchmarks/camvid.py report                                  # tables and plot only
     python benchmarks/camvid.py pictures --models lrnnet-c --seeds 0    # docs/camvid_*.png
+    python benchmarks/camvid.py confusion --models lrnnet-c --seeds 0   # where pixels go
 
-Finished steps are skipped (a run with ``result.json`` is done; a run with its final
-checkpoint only needs evaluating), so repeating a command after an interruption continues it.
+Finished steps are skipped (a run with ``result.json`` or an archived result is done; a
+run with its final checkpoint only needs evaluating), so repeating a command after an
+interruption continues it.
 The CamVid frames are read from ``--data-root`` (default ``../shared/data/camvid`` next to
 the checkout) and never copied; runs go outside the checkout (default ``~/runs/camvid``).
 """
