@@ -527,9 +527,19 @@ def plot_learning_curves(results: List[dict], path: str, window: int = 10) -> Li
 # --------------------------------------------------------------------------- model figures
 
 
+def load_config(config: str, options: Sequence[str] = ()):
+    """A config of this repository with ``--cfg-options``-style ``key=value`` overrides."""
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(osp.join(REPO, config))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    return cfg
+
+
 def build_model(config: str, options: Sequence[str] = ()):
     """The config's segmentor with random weights, in eval mode, SyncBN reverted to BN."""
-    from mmengine.config import Config, DictAction
     from mmengine.logging import MMLogger
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
@@ -537,11 +547,7 @@ def build_model(config: str, options: Sequence[str] = ()):
 
     import lrseg_mm  # noqa: F401  (registers this project's modules)
 
-    cfg = Config.fromfile(osp.join(REPO, config))
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    cfg = load_config(config, options)
     init_default_scope('mmseg')
     model = SEG_MODELS.build(cfg.model)
     logger = MMLogger.get_current_instance()
@@ -804,10 +810,7 @@ ABLATION_CLASSES = ('pole', 'signsymbol', 'car', 'pedestrian', 'bicyclist')
 
 def final_training_loss(result: dict, last: int = 10) -> Optional[float]:
     """Mean of the last ``last`` logged main-head training losses of a run."""
-    curve = result.get('curve')
-    if curve is None:
-        found = learning_curve(osp.dirname(result['checkpoint']))
-        curve = None if found is None else dict(values=found[1])
+    curve = result.get('curve')  # load_results fills it for results written without one
     return statistics.mean(curve['values'][-last:]) if curve else None
 
 
@@ -1018,17 +1021,12 @@ def confusion_on_val(config: str, options: Sequence[str], checkpoint: str, data_
     """
     import numpy as np
     import torch
-    from mmengine.config import Config, DictAction
     from mmseg.apis import inference_model, init_model
     from PIL import Image
 
     from lrseg_mm.engine import safe_checkpoint_loading
     torch.set_num_threads(threads)
-    cfg = Config.fromfile(osp.join(REPO, config))
-    if options:
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--o', *options]).o)
+    cfg = load_config(config, options)
     with safe_checkpoint_loading():  # a training checkpoint also holds the message hub
         model = init_model(cfg, checkpoint, device='cpu')
     num_classes = len(CLASSES)
