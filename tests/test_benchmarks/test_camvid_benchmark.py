@@ -139,7 +139,7 @@ def test_every_benchmark_config_shares_one_recipe_and_trains_from_scratch():
         assert recipe == reference, f'{name} departs from the shared recipe'
 
 
-def test_ablation_variants_apply_their_options_to_model_c():
+def test_ablation_variants_apply_their_options_to_their_model():
     base = build_segmentor(camvid.MODELS['lrnnet-c'].config)
     assert count_params(base) == 681178  # Model C with 11 classes
     svn16 = camvid.MODELS['lrnnet-c-svn16']
@@ -158,9 +158,21 @@ def test_ablation_variants_apply_their_options_to_model_c():
     assert all(m.p == 0 for m in dropouts)
     assert any(m.p > 0 for m in base.modules()
                if isinstance(m, torch.nn.modules.dropout._DropoutNd))
+    model_a = build_segmentor(camvid.MODELS['lrnnet-a'].config)
+    variant = camvid.MODELS['lrnnet-a-drop0']
+    model = camvid.build_model(variant.config, variant.options)
+    assert model.decode_head.svn is None and model_a.decode_head.svn is None
+    assert count_params(model) == count_params(model_a) < 681178
+    assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(model_a))
+    variant = camvid.MODELS['lrnnet-c-drop0-classweights']
+    model = camvid.build_model(variant.config, variant.options)
+    assert all(p == 0 for p in _dropouts(model))
+    assert model.decode_head.loss_decode.class_weight == list(camvid.CAMVID_ENET_WEIGHTS)
     for variant in camvid.MODELS.values():
         if variant.variant_of:
-            assert variant.variant_of == 'lrnnet-c' and variant.options and variant.change
+            assert variant.variant_of in ('lrnnet-a', 'lrnnet-c')
+            assert variant.options and variant.change
+            assert variant.config == camvid.MODELS[variant.variant_of].config
 
 
 def test_model_c_checkpoint_fits_the_lrnnet_camvid_config():
