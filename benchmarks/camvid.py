@@ -38,6 +38,7 @@ import math
 import os
 import os.path as osp
 import random
+import shlex
 import statistics
 import subprocess
 import sys
@@ -63,8 +64,12 @@ CHECKPOINT_EVERY_S = 15 * 60
 MARKERS = {
     'benchmarks': ('<!-- camvid:start -->', '<!-- camvid:end -->'),
     'readme': ('<!-- camvid-summary:start -->', '<!-- camvid-summary:end -->'),
-    'ablation': ('<!-- camvid-ablation:start -->', '<!-- camvid-ablation:end -->'),
 }
+
+
+def ablation_markers(tag: str) -> Tuple[str, str]:
+    """Markers of the ablation table of one budget (e.g. ``e5-b4``): one table per budget."""
+    return f'<!-- camvid-ablation {tag}:start -->', f'<!-- camvid-ablation {tag}:end -->'
 
 
 @dataclass(frozen=True)
@@ -854,15 +859,31 @@ def ablation_table(groups: Dict[str, Aggregate]) -> str:
     return '\n'.join(lines)
 
 
-def replace_marked(path: str, markers: Tuple[str, str], body: str) -> None:
+def replace_marked(path: str, markers: Tuple[str, str], body: str,
+                   after: Optional[str] = None) -> None:
     """Replace the text between two marker lines of a file (the markers stay).
 
+    Args:
+        path (str): The file.
+        markers (tuple[str, str]): Start and end marker lines.
+        body (str): The new text between them.
+        after (str | None): If given and the file lacks the markers, a new marked section
+            is put after the last line that starts with this text (at the end of the file
+            if none does) instead of raising.
+
     Raises:
-        ValueError: If the file lacks the markers or has them out of order.
+        ValueError: If the file lacks the markers (and ``after`` is not given) or has
+            them out of order.
     """
     with open(path) as f:
         text = f.read()
     start, end = markers
+    if after is not None and start not in text and end not in text:
+        lines = text.splitlines(keepends=True)
+        last = max((k for k, line in enumerate(lines) if line.startswith(after)), default=None)
+        cut = len(text) if last is None else len(''.join(lines[:last + 1]))
+        head = text[:cut] if text[:cut].endswith('\n') or not cut else text[:cut] + '\n'
+        text = head + '\n' + start + '\n' + end + '\n' + text[cut:]
     i, j = text.find(start), text.find(end)
     if i < 0 or j < i:
         raise ValueError(f'{path} has no "{start}" ... "{end}" section to write into')
@@ -908,7 +929,8 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
         budget_dir (str): ``RUNS_DIR/<budget tag>``.
         benchmarks_md (str | None): File with the ``camvid`` markers (full table).
         readme (str | None): File with the ``camvid-summary`` markers (short table).
-        ablation_md (str | None): File with the ``camvid-ablation`` markers.
+        ablation_md (str | None): File with the ablation sections, one per budget
+            (:func:`ablation_markers`); a budget's section is added if missing.
         plot_path (str | None): PNG of val mIoU against CPU latency.
         ablation (bool): Write the ablation table (Model C and its variants) instead of the
             benchmark tables and plot. Default: False.
@@ -937,7 +959,9 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
     if ablation:
         if ablation_md:
             body = [_budget_line(results), '', ablation_table(ablations), '', notes]
-            replace_marked(ablation_md, MARKERS['ablation'], '\n'.join(body))
+            tag = osp.basename(osp.normpath(budget_dir))
+            replace_marked(ablation_md, ablation_markers(tag), '\n'.join(body),
+                           after='<!-- camvid-ablation ')
         return ablations
     if plot_path and main:
         plot(main, plot_path, f'CamVid val, {results[0]["budget"]["iterations"]} iterations x '
@@ -1165,6 +1189,9 @@ def main(argv=None) -> int:
             kind = f'ablation of {model.variant_of}: {model.change}' if model.variant_of else \
                 ('ours' if model.ours else 'toolbox')
             print(f'{model.name:20s} {model.config}  ({kind})')
+            if model.options:
+                # quoted for a shell: `(0.,0.,0.)` would be a syntax error there
+                print(f'{"":20s} --cfg-options {" ".join(map(shlex.quote, model.options))}')
         return 0
     runs_dir = osp.abspath(osp.expanduser(args.runs_dir))
     data_root = osp.abspath(args.data_root)

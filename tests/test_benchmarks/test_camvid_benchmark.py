@@ -4,6 +4,8 @@ import importlib.util
 import json
 import math
 import os.path as osp
+import re
+import shlex
 import shutil
 import sys
 
@@ -42,8 +44,15 @@ def _copy_docs(tmp_path):
 
 
 def _section(path, markers=(MARK_START, MARK_END)):
-    text = open(path).read()
+    return _section_of_text(open(path).read(), markers)
+
+
+def _section_of_text(text, markers):
     return text[text.index(markers[0]):text.index(markers[1])]
+
+
+def _published_ablation_tags(text):
+    return re.findall(r'<!-- camvid-ablation (\S+):start -->', text)
 
 
 # --------------------------------------------------------------------------- data root
@@ -173,6 +182,17 @@ def test_ablation_variants_apply_their_options_to_their_model():
             assert variant.variant_of in ('lrnnet-a', 'lrnnet-c')
             assert variant.options and variant.change
             assert variant.config == camvid.MODELS[variant.variant_of].config
+
+
+def test_list_names_every_model_and_the_options_of_each_variant():
+    result = run_tool([sys.executable, SCRIPT, 'list'], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    for model in camvid.MODELS.values():
+        k = next(i for i, line in enumerate(lines) if line.split()[0] == model.name)
+        assert model.config in lines[k]
+        if model.options:  # the next line pastes into a shell as the variant's options
+            assert shlex.split(lines[k + 1]) == ['--cfg-options', *model.options]
 
 
 def test_model_c_checkpoint_fits_the_lrnnet_camvid_config():
@@ -390,7 +410,11 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
                   ablation=True)
     assert open(docs['benchmarks']).read() == benchmarks
-    ablation = _section(docs['ablation'], camvid.MARKERS['ablation'])
+    ablation = _section(docs['ablation'], camvid.ablation_markers('e10-b4'))
+    # the published sections of the other budgets are still there, unchanged
+    for tag in _published_ablation_tags(before):
+        markers = camvid.ablation_markers(tag)
+        assert _section(docs['ablation'], markers) == _section_of_text(before, markers)
     row = next(line for line in ablation.splitlines() if '`lrnnet-c-drop0`' in line)
     cells = [c.strip() for c in row.strip('|').split('|')]
     # variant, change, params, mIoU, delta, 5 classes Model C misses, final training loss
@@ -408,6 +432,22 @@ def test_report_needs_markers(tmp_path):
     path.write_text('# no markers here\n')
     with pytest.raises(ValueError, match='camvid:start'):
         camvid.replace_marked(str(path), camvid.MARKERS['benchmarks'], 'x')
+
+
+def test_a_new_budgets_ablation_section_goes_after_the_last_one(tmp_path):
+    path = tmp_path / 'README.md'
+    first = camvid.ablation_markers('e5-b4')
+    path.write_text(f'# intro\n{first[0]}\nold table\n{first[1]}\n## after\n')
+    second = camvid.ablation_markers('e30-b4')
+    camvid.replace_marked(str(path), second, 'new table', after='<!-- camvid-ablation ')
+    assert path.read_text() == (f'# intro\n{first[0]}\nold table\n{first[1]}\n\n'
+                                f'{second[0]}\nnew table\n{second[1]}\n## after\n')
+    camvid.replace_marked(str(path), second, 'newer table', after='<!-- camvid-ablation ')
+    assert 'newer table' in path.read_text() and 'new table\n' not in path.read_text()
+    plain = tmp_path / 'plain.md'
+    plain.write_text('text')  # no section yet, no newline at the end
+    camvid.replace_marked(str(plain), second, 'table', after='<!-- camvid-ablation ')
+    assert plain.read_text() == f'text\n\n{second[0]}\ntable\n{second[1]}\n'
 
 
 def _write_scalars(sitting_dir, records):
@@ -508,12 +548,14 @@ def test_published_camvid_table_is_the_report_of_the_archived_results():
     assert table in section
 
 
-def test_published_ablation_table_is_the_report_of_the_archived_results():
-    section = _section(osp.join(REPO, 'configs', 'lrnnet', 'README.md'),
-                       camvid.MARKERS['ablation'])
-    budget_line = section.splitlines()[1]
-    tag = next(t for t in _archived_budgets()
-               if budget_line.startswith(f'Budget: {t.split("-")[0][1:]} epochs'))
-    groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
-                                                  camvid.DEFAULT_ARCHIVE_DIR))
-    assert camvid.ablation_table(camvid.ablation_groups(groups)) in section
+def test_published_ablation_tables_are_the_report_of_the_archived_results():
+    readme = open(osp.join(REPO, 'configs', 'lrnnet', 'README.md')).read()
+    tags = _published_ablation_tags(readme)
+    assert 'e5-b4' in tags and set(tags) <= set(_archived_budgets())
+    for tag in tags:
+        section = _section_of_text(readme, camvid.ablation_markers(tag))
+        epochs = int(tag.split('-')[0][1:])
+        assert section.splitlines()[1].startswith(f'Budget: {epochs} epochs')
+        groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
+                                                      camvid.DEFAULT_ARCHIVE_DIR))
+        assert camvid.ablation_table(camvid.ablation_groups(groups)) in section
