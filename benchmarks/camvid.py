@@ -165,7 +165,7 @@ _CLASS_WEIGHTS = ("model.decode_head.loss_decode.type='KeptPixelsCrossEntropyLos
                   f'[{",".join(map(str, CAMVID_ENET_WEIGHTS))}]')
 
 # Item 4 of issue #10: the choices the paper leaves open in our reconstruction, each as a
-# config-level change of Model C. Compare them with lrnnet-c at the same budget and seeds.
+# config-level change of Model C (or A). Compare them with lrnnet-c at the same budget and seeds.
 _ABLATIONS = [
     # the largest effect of the 5-epoch ablations, so also trained at the benchmark's budget
     _variant('lrnnet-c-drop0', 'no dropout (encoder 0, 0, 0; head 0)', *_NO_DROPOUT,
