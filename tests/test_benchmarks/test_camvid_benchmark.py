@@ -228,8 +228,9 @@ def tiny_run(tmp_path_factory):
     docs = _copy_docs(tmp)
     args = ['--models', 'lrnnet-c', '--max-iters', '2', '--batch-size', '2', '--workers', '0',
             '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
-            str(tmp / 'runs'), '--archive-dir', str(tmp / 'archive'), '--benchmarks-md', docs['benchmarks'], '--readme',
-            docs['readme'], '--ablation-md', docs['ablation'], '--plot',
+            str(tmp / 'runs'), '--archive-dir', str(tmp / 'archive'), '--benchmarks-md',
+            docs['benchmarks'], '--readme', docs['readme'], '--ablation-md', docs['ablation'],
+            '--plot',
             str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
     result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
