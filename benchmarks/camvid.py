@@ -67,9 +67,12 @@ MARKERS = {
 }
 
 
+ABLATION_MARKER = '<!-- camvid-ablation '
+
+
 def ablation_markers(tag: str) -> Tuple[str, str]:
     """Markers of the ablation table of one budget (e.g. ``e5-b4``): one table per budget."""
-    return f'<!-- camvid-ablation {tag}:start -->', f'<!-- camvid-ablation {tag}:end -->'
+    return f'{ABLATION_MARKER}{tag}:start -->', f'{ABLATION_MARKER}{tag}:end -->'
 
 
 @dataclass(frozen=True)
@@ -961,7 +964,7 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
             body = [_budget_line(results), '', ablation_table(ablations), '', notes]
             tag = osp.basename(osp.normpath(budget_dir))
             replace_marked(ablation_md, ablation_markers(tag), '\n'.join(body),
-                           after='<!-- camvid-ablation ')
+                           after=ABLATION_MARKER)
         return ablations
     if plot_path and main:
         plot(main, plot_path, f'CamVid val, {results[0]["budget"]["iterations"]} iterations x '

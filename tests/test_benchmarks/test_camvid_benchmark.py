@@ -52,7 +52,7 @@ def _section_of_text(text, markers):
 
 
 def _published_ablation_tags(text):
-    return re.findall(r'<!-- camvid-ablation (\S+):start -->', text)
+    return re.findall(re.escape(camvid.ABLATION_MARKER) + r'(\S+):start -->', text)
 
 
 # --------------------------------------------------------------------------- data root
@@ -163,10 +163,7 @@ def test_ablation_variants_apply_their_options_to_their_model():
     drop0 = camvid.MODELS['lrnnet-c-drop0']
     model = camvid.build_model(drop0.config, drop0.options)
     assert count_params(model) == 681178
-    dropouts = [m for m in model.modules() if isinstance(m, torch.nn.modules.dropout._DropoutNd)]
-    assert all(m.p == 0 for m in dropouts)
-    assert any(m.p > 0 for m in base.modules()
-               if isinstance(m, torch.nn.modules.dropout._DropoutNd))
+    assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(base))
     model_a = build_segmentor(camvid.MODELS['lrnnet-a'].config)
     variant = camvid.MODELS['lrnnet-a-drop0']
     model = camvid.build_model(variant.config, variant.options)
@@ -230,8 +227,7 @@ def tiny_run(tmp_path_factory):
             '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
             str(tmp / 'runs'), '--archive-dir', str(tmp / 'archive'), '--benchmarks-md',
             docs['benchmarks'], '--readme', docs['readme'], '--ablation-md', docs['ablation'],
-            '--plot',
-            str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
+            '--plot', str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
     result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     work_dir = tmp / 'runs' / 'i2-b2' / 'lrnnet-c-seed0'
@@ -440,14 +436,14 @@ def test_a_new_budgets_ablation_section_goes_after_the_last_one(tmp_path):
     first = camvid.ablation_markers('e5-b4')
     path.write_text(f'# intro\n{first[0]}\nold table\n{first[1]}\n## after\n')
     second = camvid.ablation_markers('e30-b4')
-    camvid.replace_marked(str(path), second, 'new table', after='<!-- camvid-ablation ')
+    camvid.replace_marked(str(path), second, 'new table', after=camvid.ABLATION_MARKER)
     assert path.read_text() == (f'# intro\n{first[0]}\nold table\n{first[1]}\n\n'
                                 f'{second[0]}\nnew table\n{second[1]}\n## after\n')
-    camvid.replace_marked(str(path), second, 'newer table', after='<!-- camvid-ablation ')
+    camvid.replace_marked(str(path), second, 'newer table', after=camvid.ABLATION_MARKER)
     assert 'newer table' in path.read_text() and 'new table\n' not in path.read_text()
     plain = tmp_path / 'plain.md'
     plain.write_text('text')  # no section yet, no newline at the end
-    camvid.replace_marked(str(plain), second, 'table', after='<!-- camvid-ablation ')
+    camvid.replace_marked(str(plain), second, 'table', after=camvid.ABLATION_MARKER)
     assert plain.read_text() == f'text\n\n{second[0]}\ntable\n{second[1]}\n'
 
 
