@@ -131,9 +131,10 @@ _BENCHMARK = [
 
 
 def _variant(name: str, change: str, *options: str, in_benchmark: bool = False,
-             of: str = 'lrnnet-c') -> Model:
+             of: str = 'lrnnet-c', title: Optional[str] = None) -> Model:
     base = next(m for m in _BENCHMARK if m.name == of)
-    return Model(name, f'LRNNet {of[-1].upper()}, {change}', base.config, ours=True,
+    title = title or f'LRNNet Model {of[-1].upper()}, {change}'
+    return Model(name, title, base.config, ours=True,
                  seconds_per_iter=base.seconds_per_iter, variant_of=base.name, change=change,
                  options=tuple(options), in_benchmark=in_benchmark)
 
@@ -174,8 +175,8 @@ _ABLATIONS = [
     _variant('lrnnet-c-drop0', 'no dropout (encoder 0, 0, 0; head 0)', *_NO_DROPOUT,
              in_benchmark=True),
     # the SVN head's effect (Model C against Model A) under the no-dropout defaults
-    _variant('lrnnet-a-drop0', 'Model A (no SVN block), no dropout', *_NO_DROPOUT,
-             of='lrnnet-a'),
+    _variant('lrnnet-a-drop0', 'no SVN block (Model A), no dropout', *_NO_DROPOUT,
+             in_benchmark=True, of='lrnnet-a', title='LRNNet Model A, no dropout'),
     # the two changes that gained at 5 epochs, together
     _variant('lrnnet-c-drop0-classweights', 'no dropout and ENet class weights',
              *_NO_DROPOUT, *_CLASS_WEIGHTS),
@@ -525,7 +526,7 @@ def plot_learning_curves(results: List[dict], path: str, window: int = 10) -> Li
     for result, (steps, losses, key) in curves:
         budget = result['budget']
         epochs = [i * budget['batch_size'] / budget['train_images'] for i in steps]
-        label = f"{result['title']} (seed {result['seed']})" + \
+        label = f"{_described(result, 'title')} (seed {result['seed']})" + \
             ('' if key == CURVE_KEYS[0] else f' [{key}]')
         ax.plot(epochs, moving_average(losses, window), lw=1.2, label=label,
                 ls='-' if result['ours'] else '--')
@@ -777,9 +778,17 @@ def _count(value: float) -> str:
     return f'{value:.0f}'
 
 
+def _described(result: dict, key: str) -> str:
+    """A result's model ``title`` or ``change`` as the code names it now (the archived
+    text for a model no longer defined), so renaming a model renames its archived runs."""
+    model = MODELS.get(result['model'])
+    return getattr(model, key) if model is not None else result[key]
+
+
 def _title(agg: Aggregate) -> str:
     first = agg.first
-    title = f'**{first["title"]}** (ours)' if first['ours'] else first['title']
+    title = _described(first, 'title')
+    title = f'**{title}** (ours)' if first['ours'] else title
     return title + (' †' if first['paper_pretrained'] else '')
 
 
@@ -852,7 +861,7 @@ def ablation_table(groups: Dict[str, Aggregate]) -> str:
             continue
         agg = groups[name]
         delta = '' if base is None or name == 'lrnnet-c' else f'{agg.miou - base.miou:+.1f}'
-        change = agg.first['change'] or HEAD_VARIANTS.get(name, 'defaults (Model C)')
+        change = _described(agg.first, 'change') or HEAD_VARIANTS.get(name, 'defaults (Model C)')
         classes = ['-' if agg.class_iou(c) is None else f'{agg.class_iou(c):.1f}'
                    for c in ABLATION_CLASSES]
         losses = [x for x in map(final_training_loss, agg.runs) if x is not None]
@@ -907,7 +916,7 @@ def plot(groups: Dict[str, Aggregate], path: str, title: str) -> None:
         low, high = agg.miou - min(agg.mious), max(agg.mious) - agg.miou
         ax.errorbar(agg.cpu_ms, agg.miou, yerr=[[low], [high]], fmt='o' if ours else 's',
                     color='tab:red' if ours else 'tab:blue', capsize=3, markersize=5)
-        label = agg.first['title'] + (' †' if agg.first['paper_pretrained'] else '')
+        label = _described(agg.first, 'title') + (' †' if agg.first['paper_pretrained'] else '')
         ax.annotate(label, (agg.cpu_ms, agg.miou), textcoords='offset points', xytext=(5, 4),
                     fontsize=7)
     ax.set_xlabel('CPU latency at 360x480, batch 1 (ms)')
@@ -982,6 +991,12 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
         if curves:
             body += ['', f'![Training loss of each run against epochs]'
                          f'({osp.relpath(curves_path, here)})']
+            missing = sorted(result_name(r) for r in results
+                             if in_benchmark_table(r) and result_name(r) not in curves)
+            if missing:
+                body += ['', f'Not in the curves (no training log kept: the run folder is '
+                             f'gone and its result predates the archived curve): '
+                             f'{", ".join(missing)}.']
         replace_marked(benchmarks_md, MARKERS['benchmarks'], '\n'.join(body))
     if readme and main:
         body = [f'Budget: {short_budget}.', '', benchmark_table(main, with_classes=False), '',

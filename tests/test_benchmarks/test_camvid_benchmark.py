@@ -397,7 +397,8 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     assert '52.0 ± 2.0 (2 seeds)' in section
     # variants go to the ablation table only, but for the one marked for the benchmark
     assert camvid.MODELS['lrnnet-c-pairnorm'].title not in section
-    assert [m.name for m in camvid.MODELS.values() if m.in_benchmark] == ['lrnnet-c-drop0']
+    assert [m.name for m in camvid.MODELS.values() if m.in_benchmark] == [
+        'lrnnet-c-drop0', 'lrnnet-a-drop0']
     row = next(line for line in section.splitlines()
                if camvid.MODELS['lrnnet-c-drop0'].title in line)
     assert '57.5 ± 0.5 (2 seeds)' in row
@@ -422,6 +423,27 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     assert row_c.rstrip().endswith('| - |')  # no curve kept: no loss, not a made-up one
     row_a = next(line for line in ablation.splitlines() if '`lrnnet-a`' in line)
     assert 'Model A' in row_a and '665,000' in row_a and '-3.0' in row_a
+
+
+def test_report_names_models_as_the_code_does_and_lists_runs_without_curves(tmp_path):
+    budget_dir = tmp_path / 'e10-b4'
+    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0)  # no curve kept
+    _fake_result(budget_dir, 'lrnnet-a-drop0', 0, 60.0, losses=[0.5] * 10)
+    result_path = budget_dir / 'lrnnet-a-drop0-seed0' / 'result.json'
+    archived = json.loads(result_path.read_text())
+    archived.update(title='an older title', change='an older change')
+    result_path.write_text(json.dumps(archived))
+    docs = _copy_docs(tmp_path)
+    camvid.report(str(budget_dir), docs['benchmarks'], curves_path=str(tmp_path / 'c.png'))
+    section = _section(docs['benchmarks'])
+    assert camvid.MODELS['lrnnet-a-drop0'].title in section
+    assert 'an older title' not in section
+    missing = next(line for line in section.splitlines() if line.startswith('Not in the curves'))
+    assert missing.endswith(': lrnnet-c-seed0.')
+    camvid.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
+    ablation = _section(docs['ablation'], camvid.ablation_markers('e10-b4'))
+    assert camvid.MODELS['lrnnet-a-drop0'].change in ablation
+    assert 'an older change' not in ablation
 
 
 def test_report_needs_markers(tmp_path):
