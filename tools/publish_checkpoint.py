@@ -10,7 +10,7 @@ model and gives the same predictions as the source, and prints the file's size a
 Example::
 
     python tools/publish_checkpoint.py configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py \\
-        ~/runs/camvid/e30-b4/lrnnet-c-seed0/iter_2753.pth \\
+        ~/runs/camvid/e60-b4/lrnnet-c-drop0-seed0/iter_5505.pth \\
         checkpoints/lrnnet-c_camvid-360x480.pth
 """
 import argparse
