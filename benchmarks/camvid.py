@@ -174,9 +174,11 @@ _ABLATIONS = [
     # the largest effect of the 5-epoch ablations, so also trained at the benchmark's budget
     _variant('lrnnet-c-drop0', 'no dropout (encoder 0, 0, 0; head 0)', *_NO_DROPOUT,
              in_benchmark=True),
-    # the SVN head's effect (Model C against Model A) under the no-dropout defaults
+    # the SVN head's effect (Model C against B and A) under the no-dropout defaults
     _variant('lrnnet-a-drop0', 'no SVN block (Model A), no dropout', *_NO_DROPOUT,
              in_benchmark=True, of='lrnnet-a', title='LRNNet Model A, no dropout'),
+    _variant('lrnnet-b-drop0', 'SVN 8x8 only (Model B), no dropout', *_NO_DROPOUT,
+             in_benchmark=True, of='lrnnet-b', title='LRNNet Model B, no dropout'),
     # the two changes that gained at 5 epochs, together
     _variant('lrnnet-c-drop0-classweights', 'no dropout and ENet class weights',
              *_NO_DROPOUT, *_CLASS_WEIGHTS),

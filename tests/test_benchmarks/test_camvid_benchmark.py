@@ -170,13 +170,19 @@ def test_ablation_variants_apply_their_options_to_their_model():
     assert model.decode_head.svn is None and model_a.decode_head.svn is None
     assert count_params(model) == count_params(model_a) < 681178
     assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(model_a))
+    model_b = build_segmentor(camvid.MODELS['lrnnet-b'].config)
+    variant = camvid.MODELS['lrnnet-b-drop0']
+    model = camvid.build_model(variant.config, variant.options)
+    assert model.decode_head.svn.grid_sizes == model_b.decode_head.svn.grid_sizes == [(8, 8)]
+    assert count_params(model) == count_params(model_b)
+    assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(model_b))
     variant = camvid.MODELS['lrnnet-c-drop0-classweights']
     model = camvid.build_model(variant.config, variant.options)
     assert all(p == 0 for p in _dropouts(model))
     assert model.decode_head.loss_decode.class_weight == list(camvid.CAMVID_ENET_WEIGHTS)
     for variant in camvid.MODELS.values():
         if variant.variant_of:
-            assert variant.variant_of in ('lrnnet-a', 'lrnnet-c')
+            assert variant.variant_of in ('lrnnet-a', 'lrnnet-b', 'lrnnet-c')
             assert variant.options and variant.change
             assert variant.config == camvid.MODELS[variant.variant_of].config
 
@@ -398,7 +404,7 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     # variants go to the ablation table only, but for the one marked for the benchmark
     assert camvid.MODELS['lrnnet-c-pairnorm'].title not in section
     assert [m.name for m in camvid.MODELS.values() if m.in_benchmark] == [
-        'lrnnet-c-drop0', 'lrnnet-a-drop0']
+        'lrnnet-c-drop0', 'lrnnet-a-drop0', 'lrnnet-b-drop0']
     row = next(line for line in section.splitlines()
                if camvid.MODELS['lrnnet-c-drop0'].title in line)
     assert '57.5 ± 0.5 (2 seeds)' in row
