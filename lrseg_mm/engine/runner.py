@@ -18,6 +18,7 @@ nothing in torch or mmengine:
 Launches on CUDA, Ascend (NPU), Cambricon (MLU) or Moore Threads (MUSA) devices go through
 mmengine unchanged.
 """
+import atexit
 import datetime
 import os.path as osp
 from typing import Dict, Optional
@@ -48,6 +49,8 @@ class LrsegRunner(Runner):
       ``env_cfg.dist_cfg`` (``backend='nccl'``, the toolbox's default, becomes ``'gloo'``;
       ``timeout`` in seconds as mmengine takes it), and ``torch.cuda.set_device`` is not
       called. mmengine then finds the group initialised and skips its own ``init_dist``.
+      The group is destroyed at interpreter exit (an ``atexit`` handler): a gloo group left
+      to interpreter teardown can abort a finished run with SIGABRT.
     * ``load_checkpoint`` (also used by ``resume``): mmengine's checkpoint types are
       allow-listed for ``weights_only`` loading during the load only, and errors about a
       local file become ``UnsafeCheckpointError`` / ``CorruptCheckpointError`` naming it.
@@ -70,6 +73,9 @@ class LrsegRunner(Runner):
             # NCCL needs GPUs; gloo runs the same collectives on CPUs
             torch_dist.init_process_group(backend='gloo' if backend == 'nccl' else backend,
                                           **dist_cfg)
+            # gloo's threads must be joined while the interpreter is alive; torch leaves
+            # that to the caller, and mmengine's runner never destroys its group
+            atexit.register(destroy_process_group_if_initialised)
         super().setup_env(env_cfg)
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
@@ -85,6 +91,12 @@ class LrsegRunner(Runner):
             model_wrapper_cfg.setdefault('find_unused_parameters',
                                          self.cfg.get('find_unused_parameters', False))
         return super().wrap_model(model_wrapper_cfg, model)
+
+
+def destroy_process_group_if_initialised() -> None:
+    """Destroy the default process group, if there is one (safe to call twice)."""
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 @MODEL_WRAPPERS.register_module()

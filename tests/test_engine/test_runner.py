@@ -53,12 +53,15 @@ def test_wrapper_leaves_accelerator_models_to_mmengine():
     ddp_init.assert_called_once_with(module=model, device_ids=[3], broadcast_buffers=False)
 
 
-def _setup_env(launcher, device, dist_cfg):
-    """Run LrsegRunner.setup_env alone (no model, no data) under a faked device."""
+def _setup_env(launcher, device, dist_cfg, exit_handlers=None):
+    """Run LrsegRunner.setup_env alone (no model, no data) under a faked device; the
+    functions it registers with atexit are appended to ``exit_handlers``."""
     runner = LrsegRunner.__new__(LrsegRunner)
     runner._launcher, runner._distributed = launcher, launcher != 'none'
+    handlers = [] if exit_handlers is None else exit_handlers
     with mock.patch('lrseg_mm.engine.runner.get_device', return_value=device), \
             mock.patch('lrseg_mm.engine.runner.torch_dist.init_process_group') as init, \
+            mock.patch('lrseg_mm.engine.runner.atexit.register', handlers.append), \
             mock.patch('mmengine.runner.Runner.setup_env') as toolbox_setup_env:
         runner.setup_env(dict(dist_cfg=dist_cfg))
     toolbox_setup_env.assert_called_once()
@@ -72,9 +75,22 @@ def test_cpu_only_pytorch_launch_initialises_gloo():
     assert init.call_args.kwargs['timeout'].total_seconds() == 60
 
 
+def test_the_gloo_group_it_initialises_is_destroyed_at_exit():
+    # a gloo group left to interpreter teardown aborted a finished 2-process run (SIGABRT)
+    handlers = []
+    _setup_env('pytorch', 'cpu', dict(backend='nccl'), handlers)
+    assert len(handlers) == 1
+    dist.init_process_group('gloo', store=dist.HashStore(), rank=0, world_size=1)
+    handlers[0]()
+    assert not dist.is_initialized()
+    handlers[0]()  # a group the run destroyed itself: nothing left to do
+
+
 @pytest.mark.parametrize('device', ['cuda', 'npu', 'mlu', 'musa'])
 def test_accelerator_launches_are_left_to_mmengine(device):
-    assert not _setup_env('pytorch', device, dict(backend='nccl')).called
+    handlers = []
+    assert not _setup_env('pytorch', device, dict(backend='nccl'), handlers).called
+    assert handlers == []
 
 
 def test_non_distributed_runs_initialise_nothing():
