@@ -2,24 +2,37 @@ from typing import Sequence, Tuple
 
 import torch
 
+SIGN_REFERENCES = ('mean', 'energy')
+
 
 def dominant_left_singular_vectors(matrices: torch.Tensor,
                                    num_iters: int = 3,
-                                   eps: float = 1e-6) -> torch.Tensor:
+                                   eps: float = 1e-6,
+                                   sign_reference: str = 'mean') -> torch.Tensor:
     """Dominant left singular vectors of a batch of matrices by power iteration.
 
     For each ``A`` of shape (C, n) the iteration ``u <- A (A^T u) / ||.||`` converges to the
-    top eigenvector of ``A A^T``, i.e. the dominant left singular vector. It starts from the
-    column mean of ``A`` (close to the answer for feature maps, whose columns share a sign
-    pattern) and the result's sign is aligned with that mean, so the output is a smooth
-    function of ``A`` rather than defined up to sign. The arithmetic runs in float32 (or
-    float64 when given) even under autocast, and ``eps`` keeps an all-zero matrix at a zero
-    vector instead of NaN. The loop has a fixed length, so it traces and exports.
+    top eigenvector of ``A A^T``, i.e. the dominant left singular vector. A singular vector is
+    defined up to sign; ``sign_reference`` picks the start of the iteration and the sign of
+    the result, so that the output is a function of ``A`` rather than of the iteration:
+
+    - ``'mean'``: start from, and align the sign with, the column mean of ``A``. Close to the
+      answer for non-negative maps (after a ReLU), whose columns share a sign pattern; for
+      signed maps the mean can vanish and flip with the signs of single columns.
+    - ``'energy'``: start from ``A A^T e_k``, where ``k`` is the row (channel) of ``A`` with
+      the largest energy, and align the sign with it (at convergence: ``u_k > 0``). It
+      depends on ``A A^T`` only, so flipping the sign of any columns of ``A``, or of all of
+      ``A``, leaves the result unchanged: the convention for signed features.
+
+    The arithmetic runs in float32 (or float64 when given) even under autocast, and ``eps``
+    keeps an all-zero matrix at a zero vector instead of NaN. The loop has a fixed length, so
+    it traces and exports.
 
     Args:
         matrices (Tensor): Shape (B, C, n).
-        num_iters (int): Power-iteration steps after the mean start. Default: 3.
+        num_iters (int): Power-iteration steps after the start. Default: 3.
         eps (float): Added to each norm before dividing. Default: 1e-6.
+        sign_reference (str): ``'mean'`` or ``'energy'``, see above. Default: ``'mean'``.
 
     Returns:
         Tensor: Shape (B, C), unit-norm (or zero) columns, in ``matrices``' float dtype
@@ -30,16 +43,24 @@ def dominant_left_singular_vectors(matrices: torch.Tensor,
                          f'{tuple(matrices.shape)}')
     if num_iters < 0:
         raise ValueError(f'num_iters must be >= 0, got {num_iters}')
+    if sign_reference not in SIGN_REFERENCES:
+        raise ValueError(f'sign_reference must be one of {SIGN_REFERENCES}, got '
+                         f'{sign_reference!r}')
     dtype = torch.promote_types(matrices.dtype, torch.float32)
     with torch.autocast(device_type=matrices.device.type, enabled=False):
         a = matrices.to(dtype)
-        mean = a.mean(dim=2)
-        u = mean / (mean.norm(dim=1, keepdim=True) + eps)
+        if sign_reference == 'mean':
+            reference = a.mean(dim=2)
+        else:
+            k = a.square().sum(dim=2).argmax(dim=1)  # (B,)
+            row = a.gather(1, k.view(-1, 1, 1).expand(-1, 1, a.shape[2]))  # (B, 1, n)
+            reference = torch.bmm(a, row.transpose(1, 2)).squeeze(2)  # A A^T e_k
+        u = reference / (reference.norm(dim=1, keepdim=True) + eps)
         for _ in range(num_iters):
             v = torch.bmm(a.transpose(1, 2), u.unsqueeze(2))  # (B, n, 1)
             u = torch.bmm(a, v).squeeze(2)
             u = u / (u.norm(dim=1, keepdim=True) + eps)
-        sign = torch.where((u * mean).sum(dim=1, keepdim=True) < 0, -1.0, 1.0)
+        sign = torch.where((u * reference).sum(dim=1, keepdim=True) < 0, -1.0, 1.0)
         return u * sign.to(dtype)
 
 

@@ -77,3 +77,43 @@ def test_region_matrices_cover_non_divisible_maps(size):
         for j in range(w):
             covered[i, j] = (regions[:, 0] == x[0, 0, i, j]).any()
     assert covered.all()
+
+
+def _signed_matrices(batch, c, n, seed):
+    # Zero-mean features (no ReLU): a shared direction with signed loadings plus noise.
+    g = torch.Generator().manual_seed(seed)
+    direction = torch.randn(batch, c, 1, generator=g)
+    return direction * torch.randn(batch, 1, n, generator=g) * 3 + 0.3 * torch.randn(
+        batch, c, n, generator=g)
+
+
+def test_energy_sign_ignores_the_sign_of_columns_and_of_the_matrix():
+    a = _signed_matrices(6, 8, 20, seed=3)
+    flips = torch.where(torch.rand(6, 1, 20, generator=torch.Generator().manual_seed(4)) < 0.5,
+                        -1.0, 1.0)
+    u = dominant_left_singular_vectors(a, sign_reference='energy')
+    # (-x)(-y) == xy exactly, and the sums run in the same order: bitwise equal
+    assert torch.equal(dominant_left_singular_vectors(a * flips, sign_reference='energy'), u)
+    assert torch.equal(dominant_left_singular_vectors(-a, sign_reference='energy'), u)
+    # the mean convention follows the flips: it is not a function of A A^T
+    mean_u = dominant_left_singular_vectors(a, sign_reference='mean')
+    mean_flipped = dominant_left_singular_vectors(a * flips, sign_reference='mean')
+    assert not torch.allclose(mean_u, mean_flipped, atol=1e-3)
+
+
+def test_energy_sign_makes_the_strongest_channel_positive_and_converges():
+    a = _signed_matrices(6, 8, 20, seed=5)
+    u = dominant_left_singular_vectors(a, num_iters=100, sign_reference='energy')
+    u_ref = torch.linalg.svd(a.double(), full_matrices=False).U[..., 0]
+    assert (u.double() * u_ref).sum(1).abs().min() > 1 - 1e-5
+    k = a.square().sum(2).argmax(1)
+    assert (u.gather(1, k.unsqueeze(1)) > 0).all()
+
+
+def test_energy_sign_keeps_a_zero_matrix_at_zero():
+    assert (dominant_left_singular_vectors(torch.zeros(2, 4, 9), sign_reference='energy') == 0).all()
+
+
+def test_rejects_unknown_sign_reference():
+    with pytest.raises(ValueError, match="sign_reference must be one of \\('mean', 'energy'\\)"):
+        dominant_left_singular_vectors(torch.zeros(2, 3, 4), sign_reference='max')
