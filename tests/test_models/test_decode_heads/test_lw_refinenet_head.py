@@ -146,7 +146,7 @@ def test_rejects_inputs_of_different_sizes_in_one_stage():
 
 
 class TestCheckpointLoading:
-    """The head loads with the caller's strictness, like any module (issue #12)."""
+    """The head loads with the caller's strictness, like any module."""
 
     def test_exact_state_dict_loads_strictly(self):
         head, other = make_head(MBV2), make_head(MBV2)
