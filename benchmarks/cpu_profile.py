@@ -1,4 +1,4 @@
-"""Where LRNNet's CPU time goes, next to its peers': the profile behind the speed goals.
+"""Where LRNNet's CPU time goes, next to its peers'.
 
 Two views, one process, the CPU model printed:
 
@@ -10,42 +10,40 @@ Two views, one process, the CPU model printed:
   into the convolutions (``lrseg_mm.utils.fuse_conv_bn`` with the peers' fusers). The
   convolutions' throughput, 2 x MACs / convolution time, says how well each model feeds
   the CPU's arithmetic.
-* **OpenVINO**: its per-node performance counters for LRNNet's exported float32 graph and
-  its INT8 graph, grouped the same way; and ONNX Runtime's session profiler for the float32
-  graph. The INT8 kernels only speed up the convolutions
-  and matrix products; ``non-conv share`` bounds the INT8/float32 latency ratio from below
-  (what is left if the INT8 convolutions cost nothing).
+* **deployed**: OpenVINO's per-node performance counters for LRNNet's exported float32
+  graph and its INT8 graph, grouped the same way, and ONNX Runtime's session profiler for
+  the float32 graph (sessions from ``lrseg_mm.apis``, as every benchmark runs them). The
+  INT8 kernels only speed up the convolutions and matrix products; ``non-conv share``
+  bounds the INT8/float32 latency ratio from below (what is left if the INT8 convolutions
+  cost nothing).
 
 Profiler times include the profiler's own overhead: read the shares, not the absolute ms.
-Run ``python benchmarks/cpu_profile.py [--threads 1] [--write]``; ``--write`` replaces the
-``cpu-profile`` block of BENCHMARKS.md.
+Run ``python -m benchmarks.cpu_profile [--threads 1] [--write]``; ``--write`` replaces the
+``cpu-profile-cpu`` section of BENCHMARKS.md.
 """
 import argparse
 import collections
 import copy
+import json
+import os
 import os.path as osp
 import tempfile
-import time
 
 import numpy as np
 import torch
 
-from bench_common import PEER_FUSERS, replace_marked_block
-from lrseg_mm.apis import load_segmentor
-from lrseg_mm.apis.export import SegmentorForExport
-from lrseg_mm.utils import count_macs, cpu_model_name, fuse_conv_bn
+from lrseg_mm.apis import (SegmentorForExport, cached_export, load_segmentor,
+                           onnxruntime_session, openvino_compiled_model)
+from lrseg_mm.utils import count_macs, device_description, fuse_conv_bn
+from .peers import ENTRY, PEER_FUSERS, REPO, int8_graph
+from .sections import write_section
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BLOCK_NAME = 'cpu-profile'
+SECTION = 'cpu-profile-cpu'
 SHAPE = (512, 1024)
-MODELS = {
-    'LRNNet': 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py',
-    'ERFNet': 'mmseg::erfnet/erfnet_fcn_4xb4-160k_cityscapes-512x1024.py',
-    'CGNet': 'mmseg::cgnet/cgnet_fcn_4xb8-60k_cityscapes-512x1024.py',
-}
+MODELS = ('LRNNet', 'ERFNet', 'CGNet')
 CATEGORIES = ('conv', 'batch norm', 'layout', 'elementwise', 'resize', 'other')
 
-# ATen operators (self time) and OpenVINO node types, by category.
+# ATen operators (self time, matched by substring) by category.
 ATEN = {
     'conv': ('convolution', 'conv2d', 'conv_depthwise', 'addmm', 'bmm', 'mm', 'matmul'),
     'batch norm': ('batch_norm', ),
@@ -81,24 +79,19 @@ OPENVINO = {
 
 def aten_category(name: str) -> str:
     op = name.split('::')[-1]
-    for category, keys in ATEN.items():
-        if any(key in op for key in keys):
-            return category
-    return 'other'
+    return next((c for c, keys in ATEN.items() if any(k in op for k in keys)), 'other')
 
 
 def openvino_category(node_type: str) -> str:
-    for category, types in OPENVINO.items():
-        if node_type in types:
-            return category
-    return 'other'
+    return next((c for c, types in OPENVINO.items() if node_type in types), 'other')
 
 
 def onnxruntime_category(op_type: str) -> str:
-    for category, types in ONNXRUNTIME.items():
-        if op_type in types:
-            return category
-    return 'other'
+    return next((c for c, types in ONNXRUNTIME.items() if op_type in types), 'other')
+
+
+def _input(shape):
+    return np.random.default_rng(0).standard_normal((1, 3, *shape)).astype(np.float32)
 
 
 def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
@@ -117,46 +110,25 @@ def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
     return dict(spent)
 
 
-def openvino_profile(model_file: str, threads: int, calls: int = 3) -> dict:
+def openvino_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE) -> dict:
     """OpenVINO per-node ms per call and category (performance counters)."""
-    import openvino as ov
-    core = ov.Core()
-    compiled = core.compile_model(
-        core.read_model(model_file), 'CPU',
-        {'INFERENCE_NUM_THREADS': str(threads), 'PERFORMANCE_HINT': 'LATENCY',
-         'INFERENCE_PRECISION_HINT': 'f32', 'PERF_COUNT': True})
-    request = compiled.create_infer_request()
-    x = np.random.default_rng(0).standard_normal((1, 3, *SHAPE)).astype(np.float32)
+    request = openvino_compiled_model(model_file, threads, profile=True).create_infer_request()
+    x = _input(shape)
     request.infer({0: x})
     spent = collections.Counter()
     for _ in range(calls):
         request.infer({0: x})
         for node in request.profiling_info:
-            spent[openvino_category(node.node_type)] += (node.real_time.total_seconds() * 1e3
-                                                        / calls)
-    return dict(spent)
+            spent[openvino_category(node.node_type)] += node.real_time.total_seconds() * 1e3
+    return {k: v / calls for k, v in spent.items()}
 
 
 def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE) -> dict:
     """ONNX Runtime per-node ms per call and category (its session profiler)."""
-    import json
-    import os
-
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(model_file, options, providers=['CPUExecutionProvider'])
-    name = session.get_inputs()[0].name
-    x = np.random.default_rng(0).standard_normal((1, 3, *shape)).astype(np.float32)
-    session.run(None, {name: x})  # warm-up, not profiled
-    options.enable_profiling = True
-    session = ort.InferenceSession(model_file, options, providers=['CPUExecutionProvider'])
-    session.run(None, {name: x})
-    for _ in range(calls):
-        session.run(None, {name: x})
+    session = onnxruntime_session(model_file, threads, profile=True)
+    feed = {session.get_inputs()[0].name: _input(shape)}
+    for _ in range(calls + 1):
+        session.run(None, feed)
     trace = session.end_profiling()
     with open(trace) as f:
         events = json.load(f)
@@ -167,16 +139,8 @@ def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHA
     for event in events:
         if (event.get('cat') == 'Node' and event['name'].endswith('_kernel_time')
                 and event['ts'] >= first_timed):
-            spent[onnxruntime_category(event['args']['op_name'])] += event['dur'] / 1e3 / calls
-    return dict(spent)
-
-
-def int8_graph(model, fp32_file: str, out_dir: str) -> str:
-    """LRNNet's INT8 graph for OpenVINO, calibrated on random input (speed only)."""
-    from peer_table import RandomCalibrationReader
-    from lrseg_mm.apis.quantize import quantize_int8_openvino
-    out = osp.join(out_dir, 'lrnnet-int8.xml')
-    return quantize_int8_openvino(fp32_file, out, RandomCalibrationReader(SHAPE))
+            spent[onnxruntime_category(event['args']['op_name'])] += event['dur'] / 1e3
+    return {k: v / calls for k, v in spent.items()}
 
 
 def row(name: str, spent: dict, last: str) -> str:
@@ -192,70 +156,67 @@ def conv_gflops(spent: dict, macs: float) -> str:
     return f'{2 * macs / spent["conv"] / 1e6:.0f}' if spent.get('conv') else '-'
 
 
-def run(threads: int, openvino: bool = True, log=print) -> str:
+def _header(last: str) -> str:
+    return (f'| model | total ms | ' + ' | '.join(CATEGORIES) + f' | {last} |\n'
+            '|---|---:|' + '---:|' * (len(CATEGORIES) + 1))
+
+
+def run(threads: int, deployed: bool = True, log=print) -> str:
+    """The profile tables in Markdown."""
     torch.set_num_threads(threads)
-    header = ('| model | total ms | ' + ' | '.join(CATEGORIES) + ' | conv GFLOP/s |\n'
-              '|---|---:|' + '---:|' * (len(CATEGORIES) + 1))
-    eager = [header]
-    lrnnet, lrnnet_macs = None, None
-    for name, config in MODELS.items():
-        model = load_segmentor(config if config.startswith('mmseg::')
-                               else osp.join(REPO, config), drop_auxiliary_heads=True).eval()
+    eager = [_header('conv GFLOP/s')]
+    models = {}
+    for name in MODELS:
+        model = load_segmentor(ENTRY[name].path, drop_auxiliary_heads=True)
         macs = count_macs(model, torch.randn(1, 3, *SHAPE)).macs
-        spent = eager_profile(model)
-        eager.append(row(name, spent, conv_gflops(spent, macs)))
         fused = copy.deepcopy(model)
         fuse_conv_bn(fused, extra_fusers=PEER_FUSERS)
-        spent = eager_profile(fused)
-        eager.append(row(f'{name}, BN folded', spent, conv_gflops(spent, macs)))
-        log(eager[-2] + '\n' + eager[-1])
-        if name == 'LRNNet':
-            lrnnet, lrnnet_macs = model, macs
-    text = [f'Measured {time.strftime("%Y-%m-%d %H:%M")} on **{cpu_model_name()}**, '
-            f'{threads} thread(s), torch {torch.__version__}, 512x1024, batch 1, random '
-            'weights, `logits` function (network + resize to the input size). ms per call '
-            '(profiler self time; shares in brackets).', '', 'Eager PyTorch:', '', *eager]
-    if openvino:
-        from lrseg_mm.apis.deploy import cached_export
+        for label, m in ((name, model), (f'{name}, BN folded', fused)):
+            spent = eager_profile(m)
+            eager.append(row(label, spent, conv_gflops(spent, macs)))
+            log(eager[-1])
+        models[name] = model, macs
+    text = [f'Measured on **{device_description("cpu")}**, {threads} thread(s), torch '
+            f'{torch.__version__}, 512x1024, batch 1, random weights, `logits` function '
+            '(network + resize to the input size). ms per call (profiler self time; shares '
+            'in brackets).', '', 'Eager PyTorch:', '', *eager]
+    if deployed:
+        lrnnet, macs = models['LRNNet']
         with tempfile.TemporaryDirectory() as tmp:
             fp32 = cached_export(lrnnet, SHAPE, 1, tmp, name='LRNNet')
-            int8 = int8_graph(lrnnet, fp32, tmp)
             ort_fp32 = onnxruntime_profile(fp32, threads)
             graphs = {'LRNNet fp32': openvino_profile(fp32, threads),
-                      'LRNNet INT8 (NNCF)': openvino_profile(int8, threads)}
-        ov_rows = ['| graph | total ms | ' + ' | '.join(CATEGORIES) + ' | non-conv share |',
-                   '|---|---:|' + '---:|' * (len(CATEGORIES) + 1)]
+                      'LRNNet INT8 (NNCF)': openvino_profile(int8_graph(fp32, 'openvino',
+                                                                        SHAPE), threads)}
         fp32_total = sum(graphs['LRNNet fp32'].values())
-        for name, spent in graphs.items():
-            floor = (sum(spent.values()) - spent.get('conv', 0)) / fp32_total
-            ov_rows.append(row(name, spent, f'{floor:.2f}'))
-            log(ov_rows[-1])
+        ov_rows = [_header('non-conv share')] + [
+            row(name, spent, f'{(sum(spent.values()) - spent.get("conv", 0)) / fp32_total:.2f}')
+            for name, spent in graphs.items()]
         text += ['', 'OpenVINO (performance counters; non-conv share = the graph\'s time '
                  'outside convolutions and matrix products / the fp32 graph\'s total):', '',
                  *ov_rows, '', 'ONNX Runtime (session profiler, kernel time per node; the '
                  'eager rows above are the reference for backend / eager):', '',
-                 header, row('LRNNet fp32', ort_fp32, conv_gflops(ort_fp32, lrnnet_macs))]
-        log(text[-1])
+                 _header('conv GFLOP/s'), row('LRNNet fp32', ort_fp32,
+                                              conv_gflops(ort_fp32, macs))]
+        log('\n'.join(text[-len(ov_rows) - 6:]))
     return '\n'.join(text)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.cpu_profile',
+                                     description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--no-openvino', action='store_true')
+    parser.add_argument('--no-openvino', action='store_true',
+                        help='eager PyTorch only (no exported graphs)')
     parser.add_argument('--write', action='store_true',
-                        help='replace the cpu-profile block of BENCHMARKS.md')
+                        help=f'replace the {SECTION} section of BENCHMARKS.md')
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error('--threads must be >= 1')
-    text = run(args.threads, openvino=not args.no_openvino)
+    text = run(args.threads, deployed=not args.no_openvino)
     print(text)
     if args.write:
-        path = osp.join(REPO, 'BENCHMARKS.md')
-        with open(path) as f:
-            content = f.read()
-        with open(path, 'w') as f:
-            f.write(replace_marked_block(content, f'{BLOCK_NAME}-cpu', text))
+        write_section(osp.join(REPO, 'BENCHMARKS.md'), SECTION, text, after='<!-- END ')
     return text
 
 

@@ -12,31 +12,58 @@ alike:
   the input concatenated before the classifier).
 
 The attention blocks alone are compared as well: ``SVNBlock(128, 32)`` vs mmcv's
-``NonLocal2d(128, reduction=4)`` (also 32 inner channels). Time is measured round-robin
-(the four modules alternate, so background load hits them alike), as wall time and as the
-process's CPU time per call; peak memory is the allocator peak during one call (see
-``bench_common.peak_cpu_memory`` / ``peak_cuda_memory``).
+``NonLocal2d(128, reduction=4)`` (also 32 inner channels). The four modules are timed
+round-robin (``lrseg_mm.utils.round_robin``), as wall time and as the process's CPU time
+per call; peak memory is the allocator peak during one call.
 
-Run ``python benchmarks/svn_vs_nonlocal.py [--rounds N] [--write]``; ``--write`` updates
+Run ``python -m benchmarks.svn_vs_nonlocal [--rounds N] [--write]``; ``--write`` updates
 the SVN section of BENCHMARKS.md.
 """
 import argparse
 import os.path as osp
-import statistics
-import time
+from typing import Callable
 
 import torch
 import torch.nn as nn
 
-from bench_common import (paired_ratio, peak_cpu_memory, peak_cuda_memory,
-                          replace_marked_block)
-from lrseg_mm.utils import count_macs, count_parameters, format_count, measure
-from lrseg_mm.utils.benchmark import synchronize
+from lrseg_mm.utils import count_macs, count_parameters, format_count, round_robin
+from .sections import write_section
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-BLOCK_NAME = 'svn-vs-nonlocal'
+SECTION = 'svn-vs-nonlocal'
 MAP_SHAPE = (1, 128, 64, 128)
-TIME_GOAL, MEMORY_GOAL = 0.10, 0.05
+PAIRS = (('SVNHead', 'NLHead'), ('SVNBlock', 'NonLocal2d'))
+
+
+def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
+    """Peak bytes allocated while ``fn()`` runs, above what existed before (weights and
+    input excluded).
+
+    CPU: ``torch.profiler`` with ``profile_memory=True`` records every allocation and free
+    of the CPU allocator (tensors and kernels' scratch buffers) as ``[memory]`` events with
+    signed sizes; the maximum of their running sum in time order is the peak. CUDA: the
+    caching allocator's peak statistic.
+    """
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        start = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        with torch.no_grad():
+            fn()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - start
+    from torch.profiler import ProfilerActivity, profile
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU],
+                                  profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events()
+              if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU]
+    events.sort(key=lambda e: e.start_ns())  # stable: keeps record order on equal stamps
+    live = peak = 0
+    for event in events:
+        live += event.nbytes()
+        peak = max(peak, live)
+    return peak
 
 
 class HeadOnMap(nn.Module):
@@ -51,11 +78,11 @@ class HeadOnMap(nn.Module):
 
 
 def build_modules() -> dict:
+    """The four modules, in eval mode."""
     from mmcv.cnn import NonLocal2d
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
 
-    import lrseg_mm  # noqa: F401
     from lrseg_mm.models.utils import SVNBlock
     register_all_modules(init_default_scope=False)
     bn = dict(type='BN', requires_grad=True)
@@ -74,46 +101,31 @@ def build_modules() -> dict:
 
 
 def run(rounds: int = 10, warmup: int = 2, device: str = 'cpu', progress: bool = True) -> dict:
+    """Size, latency, peak memory and the paired ratios of the SVN and non-local modules."""
     device = torch.device(device)
     torch.manual_seed(0)
     x = torch.randn(*MAP_SHAPE, device=device)
     modules = {k: m.to(device) for k, m in build_modules().items()}
-    result = {name: dict(params=count_parameters(m), macs=count_macs(m, x).macs)
-              for name, m in modules.items()}
+    calls = {}
+    result = {}
     for name, module in modules.items():
-        call = lambda m=module: m(x)  # noqa: E731
-        with torch.no_grad():
-            call()
-        peaks = [peak_cpu_memory(call) if device.type == 'cpu' else
-                 peak_cuda_memory(call, device) for _ in range(2)]
-        result[name]['peak_bytes'] = min(peaks)
-
-    wall = {k: [] for k in modules}
-    cpu = {k: [] for k in modules}
-
-    def one_round():
-        for name, module in modules.items():
-            synchronize(device)
-            start, start_cpu = time.perf_counter(), time.process_time()
+        def call(m=module):
             with torch.no_grad():
-                module(x)
-            synchronize(device)
-            wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.process_time() - start_cpu)
-        return 0.0
-
-    measure(one_round, rounds, warmup, progress=progress, desc='SVN vs non-local')
+                m(x)
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+        call()
+        calls[name] = call
+        result[name] = dict(params=count_parameters(module), macs=count_macs(module, x).macs,
+                            peak_bytes=min(peak_memory(call, device) for _ in range(2)))
+    times = round_robin(calls, rounds, warmup, progress=progress, desc='SVN vs non-local')
     for name in modules:
-        wall[name], cpu[name] = wall[name][warmup:], cpu[name][warmup:]
-        result[name].update(wall_ms=1e3 * statistics.median(wall[name]),
-                            cpu_ms=1e3 * statistics.median(cpu[name]))
-    ratios = {}
-    for ours, theirs in (('SVNHead', 'NLHead'), ('SVNBlock', 'NonLocal2d')):
-        ratios[f'{ours}/{theirs}'] = dict(
-            wall=paired_ratio(wall[ours], wall[theirs]),
-            cpu=paired_ratio(cpu[ours], cpu[theirs]),
-            peak=result[ours]['peak_bytes'] / result[theirs]['peak_bytes'],
-            macs=result[ours]['macs'] / result[theirs]['macs'])
+        result[name].update(wall_ms=times.median_ms(name, 'wall'),
+                            cpu_ms=times.median_ms(name, 'cpu'))
+    ratios = {f'{ours}/{theirs}': dict(
+        wall=times.ratio(ours, theirs, 'wall'), cpu=times.ratio(ours, theirs, 'cpu'),
+        peak=result[ours]['peak_bytes'] / result[theirs]['peak_bytes'],
+        macs=result[ours]['macs'] / result[theirs]['macs']) for ours, theirs in PAIRS}
     return dict(modules=result, ratios=ratios, rounds=rounds, device=str(device),
                 threads=torch.get_num_threads(), shape=list(MAP_SHAPE))
 
@@ -124,38 +136,28 @@ def markdown(res: dict) -> str:
         f'Input: one random ({n}, {c}, {h}, {w}) map (1/8 of 512x1024, 128 channels), '
         f"{res['device']}, {res['threads']} thread(s), fp32, {res['rounds']} round-robin "
         'rounds, medians. Peak = allocator peak during one call above what existed before '
-        '(input and weights excluded).',
-        '',
+        '(input and weights excluded).', '',
         '| module | params | MACs | wall ms | CPU ms | peak memory |',
-        '|---|---:|---:|---:|---:|---:|',
-    ]
-    for name, r in res['modules'].items():
-        lines.append(f"| {name} | {format_count(r['params'])} | {format_count(r['macs'])} | "
-                     f"{r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
-                     f"{r['peak_bytes'] / 2**20:.1f} MiB |")
-    lines += ['', '| ratio (paired per round) | time, CPU | time, wall | peak memory | MACs '
-              '| goal |', '|---|---:|---:|---:|---:|---|']
-    for name, r in res['ratios'].items():
-        goal = ''
-        if name == 'SVNHead/NLHead':
-            met_t = r['cpu'] <= TIME_GOAL
-            met_m = r['peak'] <= MEMORY_GOAL
-            goal = (f"time <= {TIME_GOAL:.0%}: {'met' if met_t else 'MISSED'}; "
-                    f"memory <= {MEMORY_GOAL:.0%}: {'met' if met_m else 'MISSED'}")
-        lines.append(f"| {name} | {r['cpu']:.3f} | {r['wall']:.3f} | {r['peak']:.4f} | "
-                     f"{r['macs']:.3f} | {goal} |")
+        '|---|---:|---:|---:|---:|---:|']
+    lines += [f"| {name} | {format_count(r['params'])} | {format_count(r['macs'])} | "
+              f"{r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | {r['peak_bytes'] / 2**20:.1f} MiB |"
+              for name, r in res['modules'].items()]
+    lines += ['', '| ratio (paired per round) | time, CPU | time, wall | peak memory | MACs |',
+              '|---|---:|---:|---:|---:|']
+    lines += [f"| {name} | {r['cpu']:.3f} | {r['wall']:.3f} | {r['peak']:.4f} | "
+              f"{r['macs']:.3f} |" for name, r in res['ratios'].items()]
     return '\n'.join(lines)
 
 
 def write(res: dict, path: str = osp.join(REPO, 'BENCHMARKS.md')) -> None:
+    """Write the result into its generated section of ``path``."""
     suffix = 'cpu' if res['device'] == 'cpu' else 'gpu'
-    text = open(path).read() if osp.exists(path) else ''
-    with open(path, 'w') as f:
-        f.write(replace_marked_block(text, f'{BLOCK_NAME}-{suffix}', markdown(res)))
+    write_section(path, f'{SECTION}-{suffix}', markdown(res), after='<!-- END ')
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.svn_vs_nonlocal',
+                                     description=__doc__.split('\n')[0])
     parser.add_argument('--rounds', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')

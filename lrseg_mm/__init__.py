@@ -5,5 +5,6 @@ registries (mmseg's, and mmengine's runner registry) and changes nothing else: t
 DDP wrapper and hooks of :mod:`lrseg_mm.engine` act only where a config selects them.
 """
 from . import datasets, engine, models  # noqa: F401  (registers modules)
+from . import evaluation  # noqa: F401  (registers the metric and hook)
 
 __version__ = '0.1.0'

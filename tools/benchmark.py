@@ -12,12 +12,13 @@ Examples::
 
 The model is built from the config by ``lrseg_mm.apis.load_segmentor`` (the toolbox's
 ``init_model``, SyncBN -> BN, untrained weights, which time the same), in eval mode, and
-called on one fixed random batch between device synchronisations. See
-``lrseg_mm.utils.benchmark`` for what each ``--mode`` times.
-With ``--backend onnxruntime|openvino`` the model is exported once with the project's
-exporter (static shape, ``logits`` mode) and the backend's session is timed with the same
-warm-up/timed-call protocol (``lrseg_mm.apis.deploy``); ``--onnx FILE`` times a given
-file instead (e.g. an INT8 model from ``tools/quantize_onnx.py``).
+called on one fixed random batch between device synchronisations, timed by the project's
+timer (``lrseg_mm.utils.timing.round_robin``). See ``lrseg_mm.utils.benchmark`` for what
+each ``--mode`` times. With ``--backend onnxruntime|openvino`` the model is exported once
+with the project's exporter (static shape, ``logits`` mode) and the backend's session is
+timed with the same warm-up/timed-call protocol (``lrseg_mm.apis.build_backend``);
+``--onnx FILE`` times a given file instead (e.g. an INT8 model from
+``tools/quantize_onnx.py``).
 """
 import argparse
 import json
@@ -27,10 +28,10 @@ import os.path as osp
 import torch
 from mmengine.config import DictAction
 
-from lrseg_mm.apis import load_segmentor
-from lrseg_mm.apis.deploy import BACKENDS, DeployedRunner, build_backend
-from lrseg_mm.utils import (InferenceRunner, count_parameters, cpu_model_name, format_count,
-                            fuse_conv_bn, latency_stats, measure, toolbox_fps)
+from lrseg_mm.apis import BACKENDS, build_backend, load_segmentor
+from lrseg_mm.utils import (InferenceRunner, count_parameters, device_description,
+                            format_count, fuse_conv_bn, latency_stats, round_robin,
+                            toolbox_fps)
 from lrseg_mm.utils.benchmark import MODES, TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
 
 
@@ -108,13 +109,6 @@ def parse_args(argv=None):
     return args
 
 
-def device_name(device: str) -> str:
-    """A readable name of the device (GPU model, or CPU model and thread count)."""
-    if device.startswith('cuda'):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f'{cpu_model_name()} ({os.cpu_count()} cores, torch threads: {torch.get_num_threads()})'
-
-
 def run(args) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -132,19 +126,21 @@ def run(args) -> dict:
     else:
         deployed = build_backend(args.backend, model, tuple(args.shape), args.batch,
                                  threads=args.threads, onnx_file=args.onnx)
-        runner = DeployedRunner(deployed, tuple(args.shape), args.batch)
-    times = measure(runner, args.iters, args.warmup, progress=not args.no_progress,
-                    desc=osp.basename(args.config))
-    stats = latency_stats(times[args.warmup:], args.batch)
+        generator = torch.Generator().manual_seed(0)
+        inputs = torch.randn(args.batch, 3, *args.shape, generator=generator).numpy()
+        runner = lambda: deployed(inputs)  # noqa: E731
+    times = round_robin({'model': runner}, args.iters, args.warmup,
+                        progress=not args.no_progress, desc=osp.basename(args.config))
+    stats = latency_stats(times.wall['model'], args.batch)
     result = dict(
-        config=args.config, device=args.device, device_name=device_name(args.device),
+        config=args.config, device=args.device, device_name=device_description(args.device),
         torch=torch.__version__, backend=args.backend, onnx=args.onnx,
         threads=args.threads or torch.get_num_threads(), shape=list(args.shape),
         mode=args.mode, fp16=args.fp16, channels_last=args.channels_last,
         cuda_graph=args.cuda_graph, compiled=args.compile, fused_conv_bn=fused, params=params,
-        warmup=args.warmup, **stats.to_dict())
+        warmup=args.warmup, **stats)
     if args.toolbox_protocol:
-        result['toolbox_fps'] = toolbox_fps(times, args.warmup)
+        result['toolbox_fps'] = toolbox_fps(times.wall['model'])
     return result
 
 

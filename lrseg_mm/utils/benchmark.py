@@ -1,10 +1,9 @@
-"""Latency measurement of segmentors on random input: timing, statistics, FPS.
+"""Inference calls of segmentors on random input, to be timed.
 
-Used by ``tools/benchmark.py`` and the scripts in ``benchmarks/`` (whose own helpers, such
-as memory peaks and Markdown editing, live in ``benchmarks/bench_common.py``). What is
-timed is one call of an inference function on a fixed random batch that is already on the
-device (no data loading, no preprocessing), between two device synchronisations. The functions
-(:data:`MODES`):
+Used by ``tools/benchmark.py`` and ``benchmarks/``, timed by
+:func:`lrseg_mm.utils.timing.round_robin`. What is timed is one call of an inference function
+on a fixed random batch that is already on the device (no data loading, no preprocessing),
+between two device synchronisations. The functions (:data:`MODES`):
 
 * ``'logits'``: ``model.encode_decode(img, metas)``, the network plus the resize of the
   logits to the input size (whole-image inference; what the ONNX export contains);
@@ -13,13 +12,9 @@ device (no data loading, no preprocessing), between two device synchronisations.
   ``test_cfg`` such as sliding windows);
 * ``'tensor'``: ``model(img, mode='tensor')``, the raw head output at the head's stride.
 """
-import math
-import platform
-import statistics
-import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -29,88 +24,6 @@ MODES = ('logits', 'predict', 'tensor')
 # mmseg's tools/analysis_tools/benchmark.py: 200 batches of one image, the first 5 untimed.
 TOOLBOX_TOTAL_ITERS = 200
 TOOLBOX_WARMUP = 5
-
-
-@dataclass
-class LatencyStats:
-    """Statistics of per-call latencies.
-
-    Attributes:
-        times_ms (list[float]): Latency of every timed call, milliseconds.
-        batch_size (int): Images per call.
-    """
-    times_ms: List[float]
-    batch_size: int = 1
-
-    @property
-    def mean_ms(self) -> float:
-        return statistics.fmean(self.times_ms)
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.times_ms)
-
-    @property
-    def std_ms(self) -> float:
-        """Sample standard deviation (n - 1); 0 for a single call."""
-        return statistics.stdev(self.times_ms) if len(self.times_ms) > 1 else 0.0
-
-    @property
-    def min_ms(self) -> float:
-        return min(self.times_ms)
-
-    @property
-    def fps(self) -> float:
-        """Images per second at the mean latency (the toolbox's definition)."""
-        return fps_from_latency(self.mean_ms, self.batch_size)
-
-    @property
-    def fps_median(self) -> float:
-        """Images per second at the median latency (robust to outliers)."""
-        return fps_from_latency(self.median_ms, self.batch_size)
-
-    def to_dict(self) -> dict:
-        return dict(batch_size=self.batch_size, iters=len(self.times_ms),
-                    mean_ms=self.mean_ms, median_ms=self.median_ms, std_ms=self.std_ms,
-                    min_ms=self.min_ms, fps=self.fps, fps_median=self.fps_median,
-                    times_ms=list(self.times_ms))
-
-
-def latency_stats(seconds: Sequence[float], batch_size: int = 1) -> LatencyStats:
-    """Statistics of per-call latencies given in seconds.
-
-    Raises:
-        ValueError: If there are no times, a time is not a positive finite number, or the
-            batch size is not positive.
-    """
-    seconds = list(seconds)
-    if not seconds:
-        raise ValueError('latency_stats needs at least one timed call')
-    bad = [t for t in seconds if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0)]
-    if bad:
-        raise ValueError(f'latencies must be positive finite seconds, got {bad[:3]}')
-    if batch_size < 1:
-        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-    return LatencyStats([t * 1e3 for t in seconds], batch_size)
-
-
-def fps_from_latency(latency_ms: float, batch_size: int = 1) -> float:
-    """Images per second of calls taking ``latency_ms`` each on ``batch_size`` images."""
-    if not latency_ms > 0:
-        raise ValueError(f'latency must be positive, got {latency_ms} ms')
-    return batch_size * 1e3 / latency_ms
-
-
-def toolbox_fps(seconds: Sequence[float], warmup: int = TOOLBOX_WARMUP) -> float:
-    """FPS as mmseg's ``benchmark.py`` computes it: timed calls / their total time.
-
-    ``seconds`` holds every call including the ``warmup`` first ones, which are dropped
-    (batch size 1, so calls = images).
-    """
-    timed = list(seconds)[warmup:]
-    if not timed:
-        raise ValueError(f'need more than {warmup} calls, got {len(seconds)}')
-    return len(timed) / sum(timed)
 
 
 def synchronize(device: torch.device) -> None:
@@ -172,19 +85,6 @@ class CudaGraphCallable:
         return self.static_output
 
 
-def cpu_model_name() -> str:
-    """The CPU's model string from /proc/cpuinfo (the platform's name where there is none),
-    printed by every benchmark so that figures say on which CPU they were taken."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or 'unknown CPU'
-
-
 def _compiled_with_freezing(fn: Callable) -> Callable:
     """``torch.compile(fn)`` whose compilations run with Inductor's ``freezing`` on.
 
@@ -204,10 +104,11 @@ def _compiled_with_freezing(fn: Callable) -> Callable:
 
 @dataclass
 class InferenceRunner:
-    """One synchronised, timed inference call of a segmentor on a fixed random batch.
+    """One synchronised inference call of a segmentor on a fixed random batch.
 
     Building the runner puts the model in eval mode and on the device and applies the
-    precision/layout options; each call returns the wall time of one inference in seconds.
+    precision/layout options; each call runs one inference between two device
+    synchronisations and returns its output (for :func:`lrseg_mm.utils.timing.round_robin`).
 
     Args:
         model (nn.Module): Segmentor (moved and converted in place).
@@ -278,42 +179,9 @@ class InferenceRunner:
             fn = _compiled_with_freezing(fn)
         self.fn = CudaGraphCallable(fn, inputs) if self.cuda_graph else fn
 
-    def __call__(self) -> float:
+    def __call__(self):
         synchronize(self.device)
-        start = time.perf_counter()
         with torch.no_grad():
-            self.fn(self.inputs)
+            output = self.fn(self.inputs)
         synchronize(self.device)
-        return time.perf_counter() - start
-
-    def output(self):
-        """The output of one call (e.g. to check what is being timed)."""
-        with torch.no_grad():
-            return self.fn(self.inputs)
-
-
-def measure(runner: Callable[[], float], iters: int, warmup: int = 0, progress: bool = False,
-            desc: str = '') -> List[float]:
-    """Call ``runner`` ``warmup + iters`` times; return all times in seconds (warm-up first).
-
-    Args:
-        runner (callable): Returns the seconds one call took (e.g. :class:`InferenceRunner`).
-        iters (int): Timed calls (>= 1).
-        warmup (int): Untimed calls before them (>= 0).
-        progress (bool): Show a tqdm progress bar. Default: False.
-        desc (str): Progress bar label.
-    """
-    if iters < 1:
-        raise ValueError(f'iters must be >= 1, got {iters}')
-    if warmup < 0:
-        raise ValueError(f'warmup must be >= 0, got {warmup}')
-    from tqdm import tqdm
-    times = []
-    with tqdm(total=warmup + iters, desc=desc, disable=not progress, unit='it',
-              dynamic_ncols=True) as bar:
-        for i in range(warmup + iters):
-            times.append(runner())
-            bar.set_postfix_str('warm-up' if i < warmup else
-                                f'{1e3 * statistics.median(times[warmup:]):.1f} ms')
-            bar.update()
-    return times
+        return output

@@ -18,7 +18,7 @@ shape mismatch). :func:`fuse_conv_bn` only fuses where the data flow is known:
   each norm right after its conv (exact classes only, not subclasses that may differ):
   the backbones of ShelfNet and Light-Weight RefineNet;
 * whatever the ``extra_fusers`` passed to :func:`fuse_conv_bn` know (the peer benchmark
-  adds the toolbox's ERFNet and CGNet blocks, see ``benchmarks/bench_common.py``), with
+  adds the toolbox's ERFNet and CGNet blocks, see ``benchmarks/peers.py``), with
   :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s ``start`` (a BN over a
   concatenation of convs) as building blocks.
 

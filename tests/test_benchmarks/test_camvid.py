@@ -1,6 +1,5 @@
-"""benchmarks/camvid.py on a tiny generated CamVid-layout folder (CI has no CamVid)."""
+"""benchmarks.camvid on a tiny generated CamVid-layout folder (CI has no CamVid)."""
 import glob
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -15,23 +14,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from benchmarks.camvid import analysis, models, report, runs
+from benchmarks.camvid.models import CLASSES, MODELS
+from benchmarks.sections import markers, read_section, replace_section
+from lrseg_mm.apis import load_segmentor
 from helpers import REPO, build_segmentor, count_params, run_tool, write_tiny_camvid
 from tolerances import assert_within_rounding
 
-SCRIPT = osp.join(REPO, 'benchmarks', 'camvid.py')
-MARK_START, MARK_END = '<!-- camvid:start -->', '<!-- camvid:end -->'
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location('camvid_benchmark', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['camvid_benchmark'] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-camvid = _load_script()
-
+COMMAND = [sys.executable, '-m', 'benchmarks.camvid']
 
 
 def _copy_docs(tmp_path):
@@ -43,16 +33,16 @@ def _copy_docs(tmp_path):
     return copies
 
 
-def _section(path, markers=(MARK_START, MARK_END)):
-    return _section_of_text(open(path).read(), markers)
-
-
-def _section_of_text(text, markers):
-    return text[text.index(markers[0]):text.index(markers[1])]
+def _section(path, name=report.BENCHMARK_SECTION):
+    return read_section(open(path).read(), name)
 
 
 def _published_ablation_tags(text):
-    return re.findall(re.escape(camvid.ABLATION_MARKER) + r'(\S+):start -->', text)
+    return re.findall(re.escape(markers(report.ABLATION_SECTION)[0][:-4]) + r'(\S+) -->', text)
+
+
+def _load(variant):
+    return runs.load_model(MODELS[variant] if isinstance(variant, str) else variant)
 
 
 # --------------------------------------------------------------------------- data root
@@ -61,8 +51,8 @@ def _published_ablation_tags(text):
 def test_folder_without_camvid_layout_gives_clear_error(tmp_path):
     (tmp_path / 'train').mkdir()
     with pytest.raises(FileNotFoundError, match='does not have the CamVid layout.*trainannot'):
-        camvid.check_camvid_root(str(tmp_path))
-    result = run_tool([sys.executable, SCRIPT, 'train', '--data-root', str(tmp_path),
+        runs.check_camvid_root(str(tmp_path))
+    result = run_tool([*COMMAND, 'train', '--data-root', str(tmp_path),
                        '--runs-dir', str(tmp_path / 'runs')], timeout=60)
     assert result.returncode == 2
     assert 'does not have the CamVid layout' in result.stderr
@@ -74,17 +64,17 @@ def test_image_without_label_is_named(tmp_path):
     write_tiny_camvid(tmp_path, size=(8, 8))
     (tmp_path / 'valannot' / '0001TP_000001.png').unlink()
     with pytest.raises(FileNotFoundError, match='0001TP_000001.png'):
-        camvid.check_camvid_root(str(tmp_path))
+        runs.check_camvid_root(str(tmp_path))
 
 
 def test_missing_data_root_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        camvid.check_camvid_root(str(tmp_path / 'nowhere'))
+        runs.check_camvid_root(str(tmp_path / 'nowhere'))
 
 
 def test_failed_training_is_reported_and_the_next_model_still_runs(tmp_path):
     data_root = write_tiny_camvid(tmp_path / 'camvid', size=(8, 8))
-    result = run_tool([sys.executable, SCRIPT, 'train', '--models', 'lrnnet-a', 'lrnnet-b',
+    result = run_tool([*COMMAND, 'train', '--models', 'lrnnet-a', 'lrnnet-b',
                        '--max-iters', '1', '--data-root', str(data_root), '--runs-dir',
                        str(tmp_path / 'runs'), '--quiet', '--cfg-options',
                        'model.decode_head.no_such_argument=1'], timeout=300)
@@ -98,22 +88,22 @@ def test_failed_training_is_reported_and_the_next_model_still_runs(tmp_path):
 
 
 def test_budget_in_epochs():
-    budget = camvid.Budget.make(train_images=367, batch_size=4, epochs=30)
+    budget = runs.Budget.make(train_images=367, batch_size=4, epochs=30)
     assert budget.max_iters == 2753  # ceil(30 * 367 / 4)
     assert budget.tag == 'e30-b4'
     assert 30 <= budget.seen_epochs < 30.02
-    assert camvid.Budget.make(367, 8, epochs=30).max_iters == 1377
-    assert camvid.Budget.make(367, 4, max_iters=2).tag == 'i2-b4'
+    assert runs.Budget.make(367, 8, epochs=30).max_iters == 1377
+    assert runs.Budget.make(367, 4, max_iters=2).tag == 'i2-b4'
     with pytest.raises(ValueError, match='--epochs'):
-        camvid.Budget.make(367, 4, epochs=0)
+        runs.Budget.make(367, 4, epochs=0)
     with pytest.raises(ValueError, match='--batch-size'):
-        camvid.Budget.make(367, 0, epochs=30)
+        runs.Budget.make(367, 0, epochs=30)
 
 
 def test_checkpoint_interval_is_about_15_minutes_of_training():
-    budget = camvid.Budget.make(367, 4, epochs=30)
-    for model in camvid.MODELS.values():
-        interval = camvid.checkpoint_interval(model, budget)
+    budget = runs.Budget.make(367, 4, epochs=30)
+    for model in MODELS.values():
+        interval = runs.checkpoint_interval(model, budget)
         minutes = interval * model.seconds_per_iter / 60
         assert 10 <= minutes <= 20 or interval == budget.max_iters, (model.name, interval)
 
@@ -134,8 +124,8 @@ def _heads(model_cfg):
 
 def test_every_benchmark_config_shares_one_recipe_and_trains_from_scratch():
     recipes = {}
-    for name in camvid.BENCHMARK_NAMES:
-        cfg = Config.fromfile(osp.join(REPO, camvid.MODELS[name].config))
+    for name in models.BENCHMARK_NAMES:
+        cfg = Config.fromfile(osp.join(REPO, MODELS[name].config))
         recipes[name] = _recipe(cfg)
         assert all(h.num_classes == 11 for h in _heads(cfg.model)), name
         assert 'Pretrained' not in str(cfg.model) and not cfg.model.get('pretrained'), name
@@ -149,49 +139,49 @@ def test_every_benchmark_config_shares_one_recipe_and_trains_from_scratch():
 
 
 def test_ablation_variants_apply_their_options_to_their_model():
-    base = build_segmentor(camvid.MODELS['lrnnet-c'].config)
+    base = build_segmentor(MODELS['lrnnet-c'].config)
     assert count_params(base) == 681178  # Model C with 11 classes
-    svn16 = camvid.MODELS['lrnnet-c-svn16']
-    model = camvid.build_model(svn16.config, svn16.options)
+    svn16 = MODELS['lrnnet-c-svn16']
+    model = _load(svn16)
     assert model.decode_head.svn.reduce.conv.out_channels == 16
     assert base.decode_head.svn.reduce.conv.out_channels == 32
-    pairnorm = camvid.MODELS['lrnnet-c-pairnorm']
-    model = camvid.build_model(pairnorm.config, pairnorm.options)
+    pairnorm = MODELS['lrnnet-c-pairnorm']
+    model = _load(pairnorm)
     # one BN(c/2) -> bias(c/2) swap per branch pair: sum of c over the 13 FCBs fewer
     assert count_params(model) == 681178 - (3 * 32 + 2 * 64 + 8 * 128) == 679930
     assert not model.backbone.stages[2][1].branch_3x1_1x3[0].with_norm
-    drop0 = camvid.MODELS['lrnnet-c-drop0']
-    model = camvid.build_model(drop0.config, drop0.options)
+    drop0 = MODELS['lrnnet-c-drop0']
+    model = _load(drop0)
     assert count_params(model) == 681178
     assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(base))
-    model_a = build_segmentor(camvid.MODELS['lrnnet-a'].config)
-    variant = camvid.MODELS['lrnnet-a-drop0']
-    model = camvid.build_model(variant.config, variant.options)
+    model_a = build_segmentor(MODELS['lrnnet-a'].config)
+    variant = MODELS['lrnnet-a-drop0']
+    model = _load(variant)
     assert model.decode_head.svn is None and model_a.decode_head.svn is None
     assert count_params(model) == count_params(model_a) < 681178
     assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(model_a))
-    model_b = build_segmentor(camvid.MODELS['lrnnet-b'].config)
-    variant = camvid.MODELS['lrnnet-b-drop0']
-    model = camvid.build_model(variant.config, variant.options)
+    model_b = build_segmentor(MODELS['lrnnet-b'].config)
+    variant = MODELS['lrnnet-b-drop0']
+    model = _load(variant)
     assert model.decode_head.svn.grid_sizes == model_b.decode_head.svn.grid_sizes == [(8, 8)]
     assert count_params(model) == count_params(model_b)
     assert all(p == 0 for p in _dropouts(model)) and any(p > 0 for p in _dropouts(model_b))
-    variant = camvid.MODELS['lrnnet-c-drop0-classweights']
-    model = camvid.build_model(variant.config, variant.options)
+    variant = MODELS['lrnnet-c-drop0-classweights']
+    model = _load(variant)
     assert all(p == 0 for p in _dropouts(model))
-    assert model.decode_head.loss_decode.class_weight == list(camvid.CAMVID_ENET_WEIGHTS)
-    for variant in camvid.MODELS.values():
+    assert model.decode_head.loss_decode.class_weight == list(models.CAMVID_ENET_WEIGHTS)
+    for variant in MODELS.values():
         if variant.variant_of:
             assert variant.variant_of in ('lrnnet-a', 'lrnnet-b', 'lrnnet-c')
             assert variant.options and variant.change
-            assert variant.config == camvid.MODELS[variant.variant_of].config
+            assert variant.config == MODELS[variant.variant_of].config
 
 
 def test_list_names_every_model_and_the_options_of_each_variant():
-    result = run_tool([sys.executable, SCRIPT, 'list'], timeout=300)
+    result = run_tool([*COMMAND, 'list'], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    for model in camvid.MODELS.values():
+    for model in MODELS.values():
         k = next(i for i, line in enumerate(lines) if line.split()[0] == model.name)
         assert model.config in lines[k]
         if model.options:  # the next line pastes into a shell as the variant's options
@@ -200,8 +190,8 @@ def test_list_names_every_model_and_the_options_of_each_variant():
 
 def test_model_c_checkpoint_fits_the_lrnnet_camvid_config():
     """A benchmark-trained Model C is the model of configs/lrnnet's CamVid config."""
-    trained = camvid.build_model(camvid.MODELS['lrnnet-c'].config).state_dict()
-    shipped = camvid.build_model('configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py')
+    trained = _load('lrnnet-c').state_dict()
+    shipped = load_segmentor(osp.join(REPO, 'configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py'))
     shipped.load_state_dict(trained, strict=True)
 
 
@@ -211,12 +201,12 @@ def _dropouts(model):
 
 def test_lrnnet_camvid_config_is_the_no_dropout_variant():
     """configs/lrnnet's CamVid config follows the ablation: Model C without dropout."""
-    variant = camvid.MODELS['lrnnet-c-drop0']
+    variant = MODELS['lrnnet-c-drop0']
     assert variant.in_benchmark
-    benchmark = camvid.build_model(variant.config, variant.options)
-    shipped = camvid.build_model('configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py')
+    benchmark = _load(variant)
+    shipped = load_segmentor(osp.join(REPO, 'configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py'))
     assert _dropouts(shipped) == _dropouts(benchmark) == []
-    assert len(_dropouts(camvid.build_model(variant.config))) == 3 + 2 + 8 + 1  # LEDNet's
+    assert len(_dropouts(_load(variant.variant_of))) == 3 + 2 + 8 + 1  # LEDNet's
     assert str(shipped) == str(benchmark)
 
 
@@ -229,15 +219,17 @@ def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('camvid_benchmark')
     data_root = write_tiny_camvid(tmp / 'camvid')
     docs = _copy_docs(tmp)
+    originals = {key: open(path).read() for key, path in docs.items()}
     args = ['--models', 'lrnnet-c', '--max-iters', '2', '--batch-size', '2', '--workers', '0',
             '--latency-rounds', '2', '--data-root', str(data_root), '--runs-dir',
             str(tmp / 'runs'), '--archive-dir', str(tmp / 'archive'), '--benchmarks-md',
             docs['benchmarks'], '--readme', docs['readme'], '--ablation-md', docs['ablation'],
             '--plot', str(tmp / 'plot.png'), '--curves', str(tmp / 'curves.png'), '--quiet']
-    result = run_tool([sys.executable, SCRIPT, 'run', *args], timeout=600)
+    result = run_tool([*COMMAND, 'run', *args], timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     work_dir = tmp / 'runs' / 'i2-b2' / 'lrnnet-c-seed0'
-    return dict(tmp=tmp, args=args, docs=docs, work_dir=work_dir, stdout=result.stdout)
+    return dict(tmp=tmp, args=args, docs=docs, originals=originals, work_dir=work_dir,
+                stdout=result.stdout)
 
 
 def test_run_writes_result_json(tiny_run):
@@ -246,22 +238,30 @@ def test_run_writes_result_json(tiny_run):
     result = json.loads((work_dir / 'result.json').read_text())
     val = result['val']
     assert 0 <= val['mIoU'] <= 100 and 0 <= val['aAcc'] <= 100
-    assert list(val['IoU']) == list(camvid.CLASSES)
+    assert list(val['IoU']) == list(CLASSES)
     assert all(v is None or 0 <= v <= 100 for v in val['IoU'].values())
     present = [v for v in val['IoU'].values() if v is not None]
     assert abs(sum(present) / len(present) - val['mIoU']) < 0.02
-    assert result['params'] == count_params(build_segmentor(camvid.MODELS['lrnnet-c'].config))
+    assert result['params'] == count_params(build_segmentor(MODELS['lrnnet-c'].config))
     assert 2.0e9 < result['macs'] < 3.5e9  # 2.75 G multiply-adds at 360x480
     assert result['latency']['cpu_ms'] > 0 and result['latency']['threads'] == 1
     assert result['latency']['cpu']
     assert result['budget']['iterations'] == 2 and result['budget']['batch_size'] == 2
     assert result['budget']['train_images'] == 2 and result['from_scratch']
     assert result['seed'] == 0 and result['input_shape'] == [360, 480]
+    # the test loop's metric and hook: confusion of every labelled val pixel, SVN attention
+    assert np.array(result['confusion']).shape == (11, 11)
+    assert np.array(result['confusion']).sum() > 0
+    svn = result['svn']
+    assert 0 < svn['entropy'] <= svn['max_entropy'] == round(math.log(80), 4)
+    assert svn['uniform_weight'] == round(1 / 80, 4) <= svn['max_weight'] <= 1
+    assert 0 <= svn['identity_mIoU'] <= 100
+    assert (work_dir / 'eval-identity').is_dir()  # the second test run, SVN bypassed
 
 
 def test_report_writes_one_row_between_markers_and_replaces_it(tiny_run):
     docs = tiny_run['docs']
-    original = open(osp.join(REPO, 'BENCHMARKS.md')).read()
+    original = tiny_run['originals']['benchmarks']
     section = _section(docs['benchmarks'])
     assert section.count('LRNNet Model C') == 1
     row = next(line for line in section.splitlines() if 'LRNNet Model C' in line)
@@ -272,20 +272,21 @@ def test_report_writes_one_row_between_markers_and_replaces_it(tiny_run):
     assert 'curves.png)' in section
     # text outside the markers is kept
     written = open(docs['benchmarks']).read()
-    assert written[:written.index(MARK_START)] == original[:original.index(MARK_START)]
-    assert written[written.index(MARK_END):] == original[original.index(MARK_END):]
-    assert 'LRNNet Model C' in _section(docs['readme'], camvid.MARKERS['readme'])
+    start, end = markers(report.BENCHMARK_SECTION)
+    assert written[:written.index(start)] == original[:original.index(start)]
+    assert written[written.index(end):] == original[original.index(end):]
+    assert 'LRNNet Model C' in _section(docs['readme'], report.SUMMARY_SECTION)
     plot = tiny_run['tmp'] / 'plot.png'
     assert plot.is_file() and plot.stat().st_size < 100_000
     # a second call (report only) replaces the section instead of adding one
-    result = run_tool([sys.executable, SCRIPT, 'report', *tiny_run['args']], timeout=120)
+    result = run_tool([*COMMAND, 'report', *tiny_run['args']], timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     again = open(docs['benchmarks']).read()
-    assert again.count(MARK_START) == 1 and again.count('LRNNet Model C') == 1
+    assert again.count(start) == 1 and again.count('LRNNet Model C') == 1
 
 
 def test_second_run_skips_finished_runs(tiny_run):
-    result = run_tool([sys.executable, SCRIPT, 'train', *tiny_run['args']], timeout=120)
+    result = run_tool([*COMMAND, 'train', *tiny_run['args']], timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'lrnnet-c-seed0: done' in result.stdout
     log = (tiny_run['work_dir'] / 'benchmark_train.log').read_text()
@@ -303,26 +304,27 @@ def test_finished_run_is_archived_with_its_learning_curve_and_outlives_its_folde
     result = json.loads(archived.read_text())
     assert result == json.loads((tiny_run['work_dir'] / 'result.json').read_text())
     assert result['tag'] == 'i2-b2'
-    steps, losses, key = camvid.learning_curve(str(tiny_run['work_dir']))
+    steps, losses, key = runs.learning_curve(str(tiny_run['work_dir']))
     assert result['curve'] == dict(key=key, steps=steps, values=[round(v, 4) for v in losses])
     assert len(steps) >= 1
     # a machine without the run folder (a new one): the archive still reports the run, and
     # the run counts as done instead of training again
     args = _option(tiny_run['args'], '--runs-dir', str(tiny_run['tmp'] / 'new_machine'))
-    result = run_tool([sys.executable, SCRIPT, 'train', *args], timeout=120)
+    result = run_tool([*COMMAND, 'train', *args], timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'lrnnet-c-seed0: done (archived in' in result.stdout
     assert not (tiny_run['tmp'] / 'new_machine' / 'i2-b2' / 'lrnnet-c-seed0').exists()
-    results = camvid.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2'),
+    results = runs.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2'),
                                   str(tiny_run['tmp'] / 'archive'))
-    assert [camvid.result_name(r) for r in results] == ['lrnnet-c-seed0']
-    assert camvid.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2')) == []
+    assert [runs.result_name(r) for r in results] == ['lrnnet-c-seed0']
+    assert runs.load_results(str(tiny_run['tmp'] / 'new_machine' / 'i2-b2')) == []
 
 
 def test_confusion_counts_every_labelled_val_pixel_once_and_is_kept(tiny_run):
-    result = run_tool([sys.executable, SCRIPT, 'confusion', *tiny_run['args']], timeout=300)
+    result = run_tool([*COMMAND, 'confusion', *tiny_run['args']], timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert '| true class | sky |' in result.stdout and 'SVN attention' in result.stdout
+    assert 'block as the identity' in result.stdout
     kept = json.loads((tiny_run['work_dir'] / 'result.json').read_text())
     confusion = np.array(kept['confusion'])
     assert confusion.shape == (11, 11)
@@ -331,9 +333,9 @@ def test_confusion_counts_every_labelled_val_pixel_once_and_is_kept(tiny_run):
     truth = np.concatenate([label.ravel() for label in labels])
     # rows are the true classes: their sums are the labelled pixels of each class
     assert confusion.sum(axis=1).tolist() == np.bincount(truth, minlength=12)[:11].tolist()
-    attention = kept['attention']
-    assert 0 < attention['entropy'] <= attention['max_entropy'] == round(math.log(80), 4)
-    assert attention['uniform_weight'] <= attention['max_weight'] <= 1
+    svn = kept['svn']
+    assert 0 < svn['entropy'] <= svn['max_entropy'] == round(math.log(80), 4)
+    assert svn['uniform_weight'] <= svn['max_weight'] <= 1 and 'identity_mIoU' in svn
     archived = tiny_run['tmp'] / 'archive' / 'i2-b2' / 'lrnnet-c-seed0.json'
     assert json.loads(archived.read_text())['confusion'] == kept['confusion']
 
@@ -341,7 +343,7 @@ def test_confusion_counts_every_labelled_val_pixel_once_and_is_kept(tiny_run):
 def test_confusion_table_rows_are_percent_of_the_true_class():
     confusion = np.zeros((11, 11), int)
     confusion[10, 8], confusion[10, 10] = 3, 1  # bicyclist: 3 pixels called car, 1 right
-    table = camvid.confusion_table(confusion.tolist())
+    table = report.confusion_table(confusion.tolist())
     row = next(line for line in table.splitlines() if line.startswith('| bike |'))
     cells = [c.strip() for c in row.strip('|').split('|')]
     assert cells[9] == '75.0' and cells[11] == '**25.0**'
@@ -351,7 +353,7 @@ def test_confusion_table_rows_are_percent_of_the_true_class():
 
 def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
     out = tiny_run['tmp'] / 'pictures.png'
-    result = run_tool([sys.executable, SCRIPT, 'pictures', *tiny_run['args'], '--frames', '2',
+    result = run_tool([*COMMAND, 'pictures', *tiny_run['args'], '--frames', '2',
                        '--picture', str(out)], timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     picture = cv2.imread(str(out))
@@ -366,11 +368,11 @@ def test_pictures_show_frame_ground_truth_and_prediction(tiny_run):
 # --------------------------------------------------------------------------- seeds, ablations
 
 
-def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None):
-    model = camvid.MODELS[name]
+def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None, **extra):
+    model = MODELS[name]
     work_dir = budget_dir / f'{name}-seed{seed}'
     work_dir.mkdir(parents=True)
-    iou = {c: miou for c in camvid.CLASSES}
+    iou = {c: miou for c in CLASSES}
     result = dict(model=name, title=model.title, config=model.config, seed=seed,
                   variant_of=model.variant_of, change=model.change,
                   cfg_options=list(model.options), ours=model.ours, from_scratch=True,
@@ -384,51 +386,61 @@ def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None):
                   train_seconds_per_iter=1.0, written='2026-01-01 00:00:00', tag='e10-b4',
                   curve=None if losses is None else dict(
                       key='decode.loss_ce', steps=list(range(10, 10 * len(losses) + 1, 10)),
-                      values=losses))
+                      values=losses), **extra)
     (work_dir / 'result.json').write_text(json.dumps(result))
 
 
 def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     budget_dir = tmp_path / 'e10-b4'
-    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0)
+    # an older result keeps the attention summary without the identity run
+    attention = dict(entropy=4.3, max_entropy=4.382, max_weight=0.02, uniform_weight=0.0125)
+    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0, attention=attention)
     _fake_result(budget_dir, 'lrnnet-c', 1, 54.0)
-    _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0, losses=[9.0] + [0.5] * 10)
-    _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0, losses=[0.3] * 10)
+    svn = dict(attention, entropy=4.0, max_weight=0.05)
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0, losses=[9.0] + [0.5] * 10,
+                 svn=dict(svn, identity_mIoU=20.0))
+    _fake_result(budget_dir, 'lrnnet-c-drop0', 1, 58.0, losses=[0.3] * 10,
+                 svn=dict(svn, entropy=3.0, identity_mIoU=30.0))
     _fake_result(budget_dir, 'lrnnet-a', 0, 49.0, params=665_000)
     _fake_result(budget_dir, 'lrnnet-c-pairnorm', 0, 51.0, params=679_930)
     docs = _copy_docs(tmp_path)
     before = open(docs['ablation']).read()
-    camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'])
+    report.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'])
     section = _section(docs['benchmarks'])
     assert '52.0 ± 2.0 (2 seeds)' in section
     # variants go to the ablation table only, but for the one marked for the benchmark
-    assert camvid.MODELS['lrnnet-c-pairnorm'].title not in section
-    assert [m.name for m in camvid.MODELS.values() if m.in_benchmark] == [
+    assert MODELS['lrnnet-c-pairnorm'].title not in section
+    assert [m.name for m in MODELS.values() if m.in_benchmark] == [
         'lrnnet-c-drop0', 'lrnnet-a-drop0', 'lrnnet-b-drop0']
     row = next(line for line in section.splitlines()
-               if camvid.MODELS['lrnnet-c-drop0'].title in line)
+               if MODELS['lrnnet-c-drop0'].title in line)
     assert '57.5 ± 0.5 (2 seeds)' in row
     assert 'LRNNet Model A' in section  # Model A is in both tables
     assert open(docs['ablation']).read() == before  # one call writes one kind of table
     benchmarks = open(docs['benchmarks']).read()
-    camvid.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
+    report.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
                   ablation=True)
     assert open(docs['benchmarks']).read() == benchmarks
-    ablation = _section(docs['ablation'], camvid.ablation_markers('e10-b4'))
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
     # the published sections of the other budgets are still there, unchanged
     for tag in _published_ablation_tags(before):
-        markers = camvid.ablation_markers(tag)
-        assert _section(docs['ablation'], markers) == _section_of_text(before, markers)
+        name = report.ABLATION_SECTION + tag
+        assert _section(docs['ablation'], name) == read_section(before, name)
     row = next(line for line in ablation.splitlines() if '`lrnnet-c-drop0`' in line)
     cells = [c.strip() for c in row.strip('|').split('|')]
-    # variant, change, params, mIoU, delta, 5 classes Model C misses, final training loss
-    assert len(cells) == 5 + len(camvid.ABLATION_CLASSES) + 1
+    # variant, change, params, mIoU, delta, 5 classes Model C misses, final training loss,
+    # SVN entropy, largest weight, mIoU with the block as the identity
+    assert len(cells) == 5 + len(report.ABLATION_CLASSES) + 4
     assert cells[3] == '57.5 ± 0.5 (2 seeds)' and cells[4] == '+5.5'
-    assert cells[-1] == '0.400'  # mean over seeds of the last 10 logged losses (0.5, 0.3)
-    row_c = next(line for line in ablation.splitlines() if '`lrnnet-c`' in line)
-    assert row_c.rstrip().endswith('| - |')  # no curve kept: no loss, not a made-up one
+    # mean over seeds of the last 10 logged losses (0.5, 0.3), then the SVN means
+    assert cells[-4:] == ['0.400', '3.50 (4.38)', '0.050 (0.0125)', '25.0']
+    row_c = [c.strip() for c in next(line for line in ablation.splitlines()
+                                     if '`lrnnet-c`' in line).strip('|').split('|')]
+    # no curve kept: no loss, not a made-up one; the older attention summary is read
+    assert row_c[-4:] == ['-', '4.30 (4.38)', '0.020 (0.0125)', '-']
     row_a = next(line for line in ablation.splitlines() if '`lrnnet-a`' in line)
     assert 'Model A' in row_a and '665,000' in row_a and '-3.0' in row_a
+    assert row_a.rstrip().endswith('| - | - | - |')  # no SVN block
 
 
 def test_report_names_models_as_the_code_does_and_lists_runs_without_curves(tmp_path):
@@ -440,39 +452,16 @@ def test_report_names_models_as_the_code_does_and_lists_runs_without_curves(tmp_
     archived.update(title='an older title', change='an older change')
     result_path.write_text(json.dumps(archived))
     docs = _copy_docs(tmp_path)
-    camvid.report(str(budget_dir), docs['benchmarks'], curves_path=str(tmp_path / 'c.png'))
+    report.report(str(budget_dir), docs['benchmarks'], curves_path=str(tmp_path / 'c.png'))
     section = _section(docs['benchmarks'])
-    assert camvid.MODELS['lrnnet-a-drop0'].title in section
+    assert MODELS['lrnnet-a-drop0'].title in section
     assert 'an older title' not in section
     missing = next(line for line in section.splitlines() if line.startswith('Not in the curves'))
     assert missing.endswith(': lrnnet-c-seed0.')
-    camvid.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
-    ablation = _section(docs['ablation'], camvid.ablation_markers('e10-b4'))
-    assert camvid.MODELS['lrnnet-a-drop0'].change in ablation
+    report.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
+    assert MODELS['lrnnet-a-drop0'].change in ablation
     assert 'an older change' not in ablation
-
-
-def test_report_needs_markers(tmp_path):
-    path = tmp_path / 'plain.md'
-    path.write_text('# no markers here\n')
-    with pytest.raises(ValueError, match='camvid:start'):
-        camvid.replace_marked(str(path), camvid.MARKERS['benchmarks'], 'x')
-
-
-def test_a_new_budgets_ablation_section_goes_after_the_last_one(tmp_path):
-    path = tmp_path / 'README.md'
-    first = camvid.ablation_markers('e5-b4')
-    path.write_text(f'# intro\n{first[0]}\nold table\n{first[1]}\n## after\n')
-    second = camvid.ablation_markers('e30-b4')
-    camvid.replace_marked(str(path), second, 'new table', after=camvid.ABLATION_MARKER)
-    assert path.read_text() == (f'# intro\n{first[0]}\nold table\n{first[1]}\n\n'
-                                f'{second[0]}\nnew table\n{second[1]}\n## after\n')
-    camvid.replace_marked(str(path), second, 'newer table', after=camvid.ABLATION_MARKER)
-    assert 'newer table' in path.read_text() and 'new table\n' not in path.read_text()
-    plain = tmp_path / 'plain.md'
-    plain.write_text('text')  # no section yet, no newline at the end
-    camvid.replace_marked(str(plain), second, 'table', after=camvid.ABLATION_MARKER)
-    assert plain.read_text() == f'text\n\n{second[0]}\ntable\n{second[1]}\n'
 
 
 def _write_scalars(sitting_dir, records):
@@ -492,15 +481,15 @@ def test_learning_curve_joins_sittings_and_keeps_the_main_head_loss(tmp_path):
     _write_scalars(tmp_path / '20260101_010000', [
         dict(log, step=20, loss=2.4, **{'decode.loss_ce': 1.4}),
         dict(log, step=30, loss=2.0, **{'decode.loss_ce': 1.0})])
-    steps, losses, key = camvid.learning_curve(str(tmp_path))
+    steps, losses, key = runs.learning_curve(str(tmp_path))
     assert (steps, losses, key) == ([10, 20, 30], [2.0, 1.4, 1.0], 'decode.loss_ce')
-    assert camvid.learning_curve(str(tmp_path / 'none')) is None
+    assert runs.learning_curve(str(tmp_path / 'none')) is None
 
 
 def test_moving_average_is_trailing():
-    assert camvid.moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
+    assert analysis.moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
     with pytest.raises(ValueError, match='window'):
-        camvid.moving_average([1], 0)
+        analysis.moving_average([1], 0)
 
 
 def test_enet_class_weights_follow_the_pixel_frequencies(tmp_path):
@@ -509,21 +498,21 @@ def test_enet_class_weights_follow_the_pixel_frequencies(tmp_path):
     label = np.full((10, 10), 11, np.uint8)  # void, not counted
     label.flat[:50], label.flat[50:80], label.flat[80:90] = 0, 3, 10
     cv2.imwrite(str(tmp_path / 'trainannot' / 'a.png'), label)
-    counts, weights = camvid.enet_class_weights(str(tmp_path))
+    counts, weights = analysis.enet_class_weights(str(tmp_path))
     assert counts == [50, 0, 0, 30, 0, 0, 0, 0, 0, 0, 10]
     freq = [c / 90 for c in counts]
     assert weights == [round(1 / math.log(1.02 + p), 3) for p in freq]
     assert weights[1] == round(1 / math.log(1.02), 3)  # an absent class gets the largest
     with pytest.raises(FileNotFoundError, match='no label maps'):
-        camvid.enet_class_weights(str(tmp_path / 'empty'))
+        analysis.enet_class_weights(str(tmp_path / 'empty'))
 
 
 def test_class_weight_variant_sets_the_loss_weights():
-    variant = camvid.MODELS['lrnnet-c-classweights']
-    model = camvid.build_model(variant.config, variant.options)
+    variant = MODELS['lrnnet-c-classweights']
+    model = _load(variant)
     loss = model.decode_head.loss_decode
-    assert list(loss.class_weight) == list(camvid.CAMVID_ENET_WEIGHTS)
-    assert len(camvid.CAMVID_ENET_WEIGHTS) == len(camvid.CLASSES)
+    assert list(loss.class_weight) == list(models.CAMVID_ENET_WEIGHTS)
+    assert len(models.CAMVID_ENET_WEIGHTS) == len(CLASSES)
     # CamVid batches hold void (255) pixels: the loss takes them (mmseg's own fails)
     torch.manual_seed(0)
     logits = torch.randn(1, 11, 6, 8)
@@ -531,7 +520,7 @@ def test_class_weight_variant_sets_the_loss_weights():
     label[0, 0] = 255
     expected = torch.nn.functional.cross_entropy(
         logits.double(), label, ignore_index=255,
-        weight=torch.tensor(camvid.CAMVID_ENET_WEIGHTS, dtype=torch.float64))
+        weight=torch.tensor(models.CAMVID_ENET_WEIGHTS, dtype=torch.float64))
     assert_within_rounding(loss(logits, label, ignore_index=255), expected, depth=2,
                            fan_in=int((label != 255).sum()))
 
@@ -540,18 +529,18 @@ def test_class_weight_variant_sets_the_loss_weights():
 
 
 def _archived_budgets():
-    return sorted(osp.basename(d) for d in glob.glob(osp.join(camvid.DEFAULT_ARCHIVE_DIR, '*'))
+    return sorted(osp.basename(d) for d in glob.glob(osp.join(runs.DEFAULT_ARCHIVE_DIR, '*'))
                   if osp.isdir(d))
 
 
 @pytest.mark.parametrize('tag', _archived_budgets())
 def test_archived_results_are_consistent(tag):
-    results = camvid.load_results(osp.join('no-such-runs-dir', tag), camvid.DEFAULT_ARCHIVE_DIR)
+    results = runs.load_results(osp.join('no-such-runs-dir', tag), runs.DEFAULT_ARCHIVE_DIR)
     assert results
     for result in results:
-        assert result['tag'] == tag and camvid.result_name(result) in {
+        assert result['tag'] == tag and runs.result_name(result) in {
             osp.splitext(osp.basename(p))[0]
-            for p in glob.glob(osp.join(camvid.DEFAULT_ARCHIVE_DIR, tag, '*.json'))}
+            for p in glob.glob(osp.join(runs.DEFAULT_ARCHIVE_DIR, tag, '*.json'))}
         present = [v for v in result['val']['IoU'].values() if v is not None]
         # per-class IoUs are kept with 1 or 2 decimals: their mean matches mIoU to rounding
         assert abs(sum(present) / len(present) - result['val']['mIoU']) <= 0.05
@@ -563,13 +552,13 @@ def test_archived_results_are_consistent(tag):
 
 def test_published_camvid_table_is_the_report_of_the_archived_results():
     section = _section(osp.join(REPO, 'BENCHMARKS.md'))
-    budget_line = section.splitlines()[1]
+    budget_line = section.splitlines()[0]
     tag = next(t for t in _archived_budgets()
                if budget_line.startswith(f'Budget: {t.split("-")[0][1:]} epochs'))
-    groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
-                                                  camvid.DEFAULT_ARCHIVE_DIR))
-    table = camvid.benchmark_table({n: g for n, g in groups.items()
-                                    if camvid.in_benchmark_table(g.first)})
+    groups = analysis.aggregate(runs.load_results(osp.join('no-such-runs-dir', tag),
+                                                  runs.DEFAULT_ARCHIVE_DIR))
+    table = report.benchmark_table({n: g for n, g in groups.items()
+                                    if analysis.in_benchmark_table(g.first)})
     assert table in section
 
 
@@ -578,9 +567,9 @@ def test_published_ablation_tables_are_the_report_of_the_archived_results():
     tags = _published_ablation_tags(readme)
     assert 'e5-b4' in tags and set(tags) <= set(_archived_budgets())
     for tag in tags:
-        section = _section_of_text(readme, camvid.ablation_markers(tag))
+        section = read_section(readme, report.ABLATION_SECTION + tag)
         epochs = int(tag.split('-')[0][1:])
-        assert section.splitlines()[1].startswith(f'Budget: {epochs} epochs')
-        groups = camvid.aggregate(camvid.load_results(osp.join('no-such-runs-dir', tag),
-                                                      camvid.DEFAULT_ARCHIVE_DIR))
-        assert camvid.ablation_table(camvid.ablation_groups(groups)) in section
+        assert section.splitlines()[0].startswith(f'Budget: {epochs} epochs')
+        groups = analysis.aggregate(runs.load_results(osp.join('no-such-runs-dir', tag),
+                                                      runs.DEFAULT_ARCHIVE_DIR))
+        assert report.ablation_table(analysis.ablation_groups(groups)) in section

@@ -1,14 +1,8 @@
-"""benchmarks/cpu_profile.py: how profiled time is grouped and reported."""
-import os.path as osp
-import sys
-
+"""benchmarks.cpu_profile: how profiled time is grouped and reported."""
 import pytest
 import torch
 
-from helpers import REPO
-
-sys.path.insert(0, osp.join(REPO, 'benchmarks'))  # as when the scripts run
-import cpu_profile  # noqa: E402
+from benchmarks import cpu_profile
 
 
 @pytest.mark.parametrize('op, category', [

@@ -1,4 +1,4 @@
-"""lrseg_mm.utils.benchmark: latency statistics, FPS arithmetic, runners."""
+"""lrseg_mm.utils.benchmark and timing: latency statistics, FPS arithmetic, runners."""
 import copy
 import statistics
 
@@ -6,22 +6,22 @@ import pytest
 import torch
 import torch.nn as nn
 
-from lrseg_mm.utils import (InferenceRunner, fps_from_latency, latency_stats, measure,
+from lrseg_mm.utils import (InferenceRunner, fps_from_latency, latency_stats, round_robin,
                             toolbox_fps)
 
 
 def test_latency_statistics_by_hand():
     stats = latency_stats([0.010, 0.020, 0.030, 0.060], batch_size=2)
-    assert stats.times_ms == pytest.approx([10, 20, 30, 60])
-    assert stats.mean_ms == pytest.approx(30.0)
-    assert stats.median_ms == pytest.approx(25.0)
+    assert stats['times_ms'] == pytest.approx([10, 20, 30, 60])
+    assert stats['mean_ms'] == pytest.approx(30.0)
+    assert stats['median_ms'] == pytest.approx(25.0)
     # sample std: deviations -20, -10, 0, 30 -> (400 + 100 + 0 + 900) / 3
-    assert stats.std_ms == pytest.approx((1400 / 3) ** 0.5)
-    assert stats.min_ms == pytest.approx(10.0)
-    assert stats.fps == pytest.approx(2 * 1000 / 30)         # images / s at the mean
-    assert stats.fps_median == pytest.approx(2 * 1000 / 25)
-    assert stats.to_dict()['iters'] == 4
-    assert latency_stats([0.5]).std_ms == 0.0
+    assert stats['std_ms'] == pytest.approx((1400 / 3) ** 0.5)
+    assert stats['min_ms'] == pytest.approx(10.0)
+    assert stats['fps'] == pytest.approx(2 * 1000 / 30)         # images / s at the mean
+    assert stats['fps_median'] == pytest.approx(2 * 1000 / 25)
+    assert stats['iters'] == 4 and stats['batch_size'] == 2
+    assert latency_stats([0.5])['std_ms'] == 0.0
 
 
 @pytest.mark.parametrize('times, batch', [([], 1), ([0.1, 0.0], 1), ([float('nan')], 1),
@@ -37,18 +37,9 @@ def test_fps_and_toolbox_fps():
     with pytest.raises(ValueError, match='positive'):
         fps_from_latency(0.0)
     # mmseg benchmark.py: drop the warm-up calls, FPS = timed calls / their total time.
-    times = [9.0] * 5 + [0.5] * 195
-    assert toolbox_fps(times, warmup=5) == pytest.approx(195 / (195 * 0.5))
-    with pytest.raises(ValueError, match='more than 5 calls'):
-        toolbox_fps([0.1] * 5, warmup=5)
-
-
-def test_measure_returns_warmup_then_timed_calls():
-    calls = iter(range(1, 10))
-    times = measure(lambda: next(calls) / 10, iters=3, warmup=2)
-    assert times == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
-    with pytest.raises(ValueError, match='iters'):
-        measure(lambda: 0.1, iters=0)
+    assert toolbox_fps([0.5] * 195) == pytest.approx(195 / (195 * 0.5))
+    with pytest.raises(ValueError, match='at least one'):
+        toolbox_fps([])
 
 
 class TinySegmentor(nn.Module):
@@ -66,10 +57,9 @@ class TinySegmentor(nn.Module):
         return self.conv(img)
 
 
-def test_inference_runner_times_the_logits_function():
+def test_inference_runner_calls_the_logits_function():
     runner = InferenceRunner(TinySegmentor(), (16, 24), batch_size=2)
-    assert runner.output().shape == (2, 2, 16, 24)   # logits at the input size
-    assert runner() > 0
+    assert runner().shape == (2, 2, 16, 24)   # logits at the input size
     cl = InferenceRunner(TinySegmentor(), (16, 24), channels_last=True)
     assert cl.inputs.is_contiguous(memory_format=torch.channels_last)
 
@@ -88,13 +78,14 @@ def test_inference_runner_rejects_bad_options(kwargs, match):
 def test_fp16_on_cpu_warns_but_runs():
     with pytest.warns(UserWarning, match='not a deployment setting'):
         runner = InferenceRunner(TinySegmentor(), (16, 24), fp16=True)
-    assert runner.output().dtype == torch.float16
+    assert runner().dtype == torch.float16
 
 
 def test_stats_of_measured_runner_are_consistent():
     runner = InferenceRunner(TinySegmentor(), (16, 24))
-    stats = latency_stats(measure(runner, iters=3, warmup=1)[1:])
-    assert stats.fps == pytest.approx(1000 / statistics.fmean(stats.times_ms))
+    stats = latency_stats(round_robin({'m': runner}, rounds=3, warmup=1).wall['m'])
+    assert stats['iters'] == 3
+    assert stats['fps'] == pytest.approx(1000 / statistics.fmean(stats['times_ms']))
 
 
 class ConvBNSegmentor(TinySegmentor):
@@ -115,24 +106,10 @@ def test_compiled_runner_computes_the_eager_logits():
     eager = InferenceRunner(ConvBNSegmentor(), (16, 24))
     compiled = InferenceRunner(copy.deepcopy(eager.model), (16, 24), compiled=True)
     # float32 both ways; folding BN into the conv reorders one 27-term sum per layer
-    assert_within_rounding(compiled.output(), eager.output(), depth=3, fan_in=27)
-    assert compiled() > 0
+    assert_within_rounding(compiled(), eager(), depth=3, fan_in=27)
 
 
 @pytest.mark.parametrize('kwargs', [dict(mode='predict'), dict(cuda_graph=True)])
 def test_compiled_runner_refuses_what_it_cannot_compile(kwargs):
     with pytest.raises(ValueError, match='torch.compile needs'):
         InferenceRunner(TinySegmentor(), (16, 24), compiled=True, **{'device': 'cpu', **kwargs})
-
-
-def test_cpu_model_name_is_the_cpuinfo_model_line():
-    from lrseg_mm.utils import cpu_model_name
-    name = cpu_model_name()
-    assert name and name == name.strip()
-    try:
-        with open('/proc/cpuinfo') as f:
-            lines = [line for line in f if line.startswith('model name')]
-    except OSError:
-        lines = []
-    if lines:  # Linux: the first core's model string, as benchmarks print it
-        assert name == lines[0].split(':', 1)[1].strip()

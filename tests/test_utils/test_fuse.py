@@ -52,7 +52,7 @@ def test_sequential_and_conv_module_with_bias():
 
 
 def test_toolbox_resnet_block():
-    # (the toolbox's ERFNet and CGNet blocks: tests/test_benchmarks/test_bench_common.py)
+    # (the toolbox's ERFNet and CGNet blocks: tests/test_benchmarks/test_peers.py)
     from mmseg.models.backbones.resnet import BasicBlock
     for block, channels in ((BasicBlock(8, 8), 8), ):
         randomise_bn(block).eval()
