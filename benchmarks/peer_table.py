@@ -108,8 +108,11 @@ def backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_
 
 
 def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: int = 1,
-            int8: bool = False, onnx_dir: Optional[str] = None, log=print) -> dict:
-    """Build every model, count parameters/MACs and make its timed callables.
+            int8: bool = False, onnx_dir: Optional[str] = None, log=print,
+            eager: Optional[List[str]] = None) -> dict:
+    """Build every model, count parameters/MACs and make its timed callables: the eager
+    variants of :func:`eager_variants` (only those in ``eager`` when given) with 'pytorch'
+    among ``backends``, and the exported graph on each other backend.
 
     Returns:
         dict: Name -> ``{'entry', 'params', 'macs', 'calls': {variant: callable}}``.
@@ -131,6 +134,8 @@ def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: 
             macs = None
         calls = {}
         for variant in eager_variants(device, entry) if 'pytorch' in backends else []:
+            if eager is not None and variant not in eager:
+                continue
             try:
                 calls[variant] = eager_runner(model, entry, device, variant)
             except Exception as exc:
@@ -379,6 +384,14 @@ def parse_args(argv=None):
                         help='with --backends: also time the INT8 graph of LRNNet')
     parser.add_argument('--onnx-dir', default=None,
                         help='where exported graphs are cached (default: a temporary folder)')
+    parser.add_argument('--no-extras', action='store_true',
+                        help='only fp32 for the compared models too (no BN-folded, '
+                        'channels-last or compiled columns)')
+    parser.add_argument('--eager-variants', nargs='+',
+                        choices=['fp32', 'fp32-fused', 'fp32-cl', 'fp32-compiled', 'fp16',
+                                 'fp16+graph'],
+                        help="eager PyTorch variants to measure (default: all of the "
+                        "device's; 'fp32' always for every model)")
     parser.add_argument('--only', nargs='+',
                         help='measure only these models (names); the full peer table, its '
                         'plot and JSON are then left as they are, only the deployment '
@@ -392,6 +405,10 @@ def parse_args(argv=None):
     args.device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if args.quick:
         args.rounds, args.warmup, args.budget_s = 2, 1, None
+    if args.no_extras:
+        args.eager_variants = ['fp32']
+    elif args.eager_variants is not None and 'fp32' not in args.eager_variants:
+        args.eager_variants.append('fp32')  # every table and ratio is relative to it
     if min(args.threads) < 1:
         parser.error('--threads must be >= 1')
     if args.device == 'cuda' and args.backends != ['pytorch']:
@@ -416,7 +433,8 @@ def main(argv=None):
     for threads in args.threads:
         torch.set_num_threads(threads)
         entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
-        prepared = prepare(entries, args.device, args.backends, threads, args.int8, onnx_dir)
+        prepared = prepare(entries, args.device, args.backends, threads, args.int8, onnx_dir,
+                           eager=args.eager_variants)
         times = measure(prepared, args.rounds, args.warmup, args.budget_s)
         clock = 'cpu' if threads == 1 and args.device == 'cpu' else 'wall'
         runs[threads] = summarise(prepared, times, clock)

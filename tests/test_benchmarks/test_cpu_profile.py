@@ -62,10 +62,20 @@ def test_onnxruntime_ops_fall_in_their_category(op, category):
 
 def test_onnxruntime_profile_groups_the_timed_runs_of_a_graph(tmp_path):
     pytest.importorskip('onnxruntime')
-    from lrseg_mm.apis.export import INPUT_NAME
+    from lrseg_mm.deploy import INPUT_NAME
     conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
     path = str(tmp_path / 'conv.onnx')
     torch.onnx.export(conv, (torch.randn(1, 3, 32, 48), ), path, dynamo=False,
                       input_names=[INPUT_NAME])
     spent = cpu_profile.onnxruntime_profile(path, threads=1, calls=2, shape=(32, 48))
     assert max(spent, key=spent.get) == 'conv' and set(spent) <= set(cpu_profile.CATEGORIES)
+
+
+def test_openvino_profile_groups_the_nodes_of_a_graph(tmp_path):
+    pytest.importorskip('openvino')
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
+    path = str(tmp_path / 'conv.onnx')
+    torch.onnx.export(conv, (torch.randn(1, 3, 32, 48), ), path, dynamo=False)
+    spent = cpu_profile.openvino_profile(path, threads=1, calls=2, shape=(32, 48))
+    assert spent and set(spent) <= set(cpu_profile.CATEGORIES)
+    assert all(ms >= 0 for ms in spent.values())
