@@ -1,13 +1,14 @@
-"""mIoU of an exported (fp32 or INT8) model on a labelled split, on a CPU backend.
+"""mIoU of exported (fp32 or INT8) models on a labelled split, on a CPU runtime.
 
 The models are ONNX files (ONNX Runtime or OpenVINO) or OpenVINO IRs (``.xml``, e.g. the
 NNCF INT8 model of ``tools/quantize_onnx.py --backend openvino``; OpenVINO only).
 
-Images are brought to the size the config's test pipeline gives them, normalised as the
-file's metadata says, run at batch 1 through ONNX Runtime or OpenVINO; the logits are
-resized to the label's size and compared with it (the toolbox's ``IoUMetric`` definitions:
-per-class IoU, mIoU over classes present in labels or predictions, aAcc). The split
-defaults to the config's val dataloader (folder, suffixes, label map such as CamVid's void).
+Each model is evaluated by the config's own test run on its val split (its dataloader, test
+pipeline and evaluator) with the graph in place of the network
+(:class:`lrseg_mm.deploy.BackendSegmentor`: the data preprocessor, the graph at batch 1,
+logits resized to the label's size as the toolbox does). ``IoUMetric`` becomes
+``ClassIoUMetric``, so the results hold per-class IoU and the confusion matrix besides
+aAcc, mIoU and mAcc (percent).
 
 Examples (fp32 vs INT8 on CamVid val)::
 
@@ -17,7 +18,6 @@ Examples (fp32 vs INT8 on CamVid val)::
         lrnnet_fp32.onnx lrnnet_int8.xml --backend openvino
 """
 import argparse
-import inspect
 import json
 import os.path as osp
 import sys
@@ -25,9 +25,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 from lrseg_mm.apis import resolve_config_path
-from lrseg_mm.apis.deploy import BACKENDS, build_backend
-from lrseg_mm.apis.quantize import (evaluate_folder, graph_preprocessing, is_openvino_ir,
-                                    list_images, paired_label_files, pipeline_resize_scale)
+from lrseg_mm.deploy import BACKENDS, backend_test_config, is_openvino_ir, run_test
 
 
 def parse_args(argv=None):
@@ -43,6 +41,8 @@ def parse_args(argv=None):
     parser.add_argument('--img-dir', help="images (default: the val dataloader's)")
     parser.add_argument('--ann-dir', help="label maps (default: the val dataloader's)")
     parser.add_argument('--json', metavar='OUT', help='write the results to this JSON file')
+    parser.add_argument('--work-dir', help='folder of the test runs\' logs (default: '
+                        'work_dirs/eval_onnx/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     args = parser.parse_args(argv)
@@ -53,50 +53,39 @@ def parse_args(argv=None):
     return args
 
 
-def split_of(cfg, img_dir=None, ann_dir=None):
-    """Image folder, label folder, suffixes and label map of the config's val split."""
-    from mmseg.registry import DATASETS
-    dataset = cfg.val_dataloader.dataset
-    root = dataset.get('data_root', '')
-    prefix = dataset.get('data_prefix', {})
-    img_dir = img_dir or osp.join(root, prefix.get('img_path', ''))
-    ann_dir = ann_dir or osp.join(root, prefix.get('seg_map_path', ''))
-    cls = DATASETS.get(dataset['type'])
-    defaults = inspect.signature(cls.__init__).parameters
-    img_suffix = dataset.get('img_suffix') or defaults['img_suffix'].default
-    seg_suffix = dataset.get('seg_map_suffix') or defaults['seg_map_suffix'].default
-    return img_dir, ann_dir, img_suffix, seg_suffix, cls.get_label_map(None), len(
-        cls.METAINFO['classes'])
-
-
-def main(argv=None) -> dict:
-    import lrseg_mm  # noqa: F401  (registers the datasets)
-    from mmseg.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
-    args = parse_args(argv)
+def build_config(args) -> Config:
+    """The config with the split folders, the per-class metric and the work folder set."""
     cfg = Config.fromfile(resolve_config_path(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    img_dir, ann_dir, img_suffix, seg_suffix, label_map, num_classes = split_of(
-        cfg, args.img_dir, args.ann_dir)
-    images = [p for p in list_images(img_dir) if p.endswith(img_suffix)]
-    labels = paired_label_files(images, ann_dir, img_suffix, seg_suffix)
-    scale = pipeline_resize_scale(cfg)
+    prefix = cfg.val_dataloader.dataset.setdefault('data_prefix', {})
+    for key, folder in (('img_path', args.img_dir), ('seg_map_path', args.ann_dir)):
+        if folder:
+            prefix[key] = osp.abspath(folder)  # an absolute prefix ignores data_root
+    if cfg.val_evaluator.get('type') in ('IoUMetric', 'mmseg.IoUMetric'):
+        cfg.val_evaluator.type = 'ClassIoUMetric'
+    stem = osp.splitext(osp.basename(args.config))[0]
+    cfg.work_dir = args.work_dir or osp.join('work_dirs', 'eval_onnx', stem)
+    return cfg
+
+
+def main(argv=None) -> dict:
+    import lrseg_mm  # noqa: F401  (registers the datasets and the metric)
+    args = parse_args(argv)
+    cfg = build_config(args)
     results = {}
     for path in args.models:
-        model = build_backend(args.backend, onnx_file=path, threads=args.threads)
-        result = evaluate_folder(model, images, labels, num_classes, graph_preprocessing(path),
-                                 scale, label_map, progress=True)
+        result = run_test(backend_test_config(cfg, path, args.backend, args.threads))
         results[path] = result
-        print(f"{path}: mIoU {100 * result['mIoU']:.2f} | aAcc {100 * result['aAcc']:.2f} "
-              f"({result['images']} images of {img_dir}, {args.backend})")
+        print(f"{path}: mIoU {result['mIoU']:.2f} | aAcc {result['aAcc']:.2f} "
+              f"({result['images']} images, {args.backend})")
     if len(args.models) == 2:
         a, b = (results[p]['mIoU'] for p in args.models)
-        print(f'mIoU difference (second - first): {100 * (b - a):+.2f} points')
+        print(f'mIoU difference (second - first): {b - a:+.2f} points')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, backend=args.backend, img_dir=img_dir,
-                           results=results), f, indent=1)
+            json.dump(dict(config=args.config, backend=args.backend, results=results), f,
+                      indent=1, default=float)  # IoUMetric's numpy floats
     return results
 
 

@@ -3,7 +3,7 @@
 The graph is the segmentor's whole-image inference (``encode_decode``): a normalised image
 batch (N, 3, H, W) in, logits (N, num_classes, H, W) at the input size out; the mean, std
 and channel order to normalise with are stored in the file's metadata. See
-:mod:`lrseg_mm.apis.export`. The tool exits with status 1 when onnxruntime's logits differ
+:mod:`lrseg_mm.deploy.export`. The tool exits with status 1 when onnxruntime's logits differ
 from PyTorch's by more than the tolerance, at the export size or, with ``--dynamic``, at a
 second size and batch (which shows the graph follows the input's shape). The tolerance is
 derived from the model itself: ``--rounding-factor`` (4) times the largest difference between
@@ -26,8 +26,9 @@ import sys
 from mmengine.config import DictAction
 
 import lrseg_mm  # noqa: F401  (registers modules)
-from lrseg_mm.apis import (calibrate_untrained, export_onnx, float32_rounding_error,
-                           load_segmentor, onnxruntime_parity)
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.deploy import (backend_parity, calibrate_untrained, export_onnx,
+                             float32_rounding_error)
 
 
 def parse_args(argv=None):
@@ -63,7 +64,7 @@ def check(out, model, shape, batch, atol=None, rounding_factor=4.) -> bool:
     """
     where = f'batch {batch}, {shape[0]}x{shape[1]}'
     try:
-        parity = onnxruntime_parity(out, model, shape, batch_size=batch)
+        parity = backend_parity(out, model, shape, batch_size=batch)
     except Exception as error:  # e.g. onnxruntime refusing a shape a static graph fixed
         print(f'{where}: onnxruntime failed: {error}', file=sys.stderr)
         return False

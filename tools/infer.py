@@ -1,7 +1,7 @@
 """Segment images with a trained model; write overlay pictures and label PNGs.
 
-Runs the toolbox's own inference (``mmseg.apis.init_model`` / ``inference_model``, with the
-config's test pipeline) and draws with its ``SegLocalVisualizer``. For every input image
+Runs the toolbox's ``MMSegInferencer`` (the config's test pipeline and its
+``SegLocalVisualizer``) through :class:`lrseg_mm.apis.LrsegInferencer`. For every input image
 ``<name>.<ext>`` it writes ``OUT_DIR/overlays/<name>.png`` (class colours over the image)
 and ``OUT_DIR/labels/<name>.png`` (the class index of every pixel, 8-bit grayscale; train
 ids for Cityscapes). IMAGES may be files or folders (their images, sorted).
@@ -18,7 +18,7 @@ import torch
 from mmengine.config import DictAction
 
 import lrseg_mm  # noqa: F401  (registers modules)
-from lrseg_mm.apis import UnreadableImageError, collect_images, infer_images, load_segmentor
+from lrseg_mm.apis import LrsegInferencer, UnreadableImageError, collect_images
 
 
 def parse_args(argv=None):
@@ -46,11 +46,11 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    model = load_segmentor(args.config, args.checkpoint, device=args.device,
-                           cfg_options=args.cfg_options)
+    inferencer = LrsegInferencer(args.config, args.checkpoint, device=args.device,
+                                 cfg_options=args.cfg_options)
     try:
-        written = infer_images(model, paths, args.out_dir, opacity=args.opacity,
-                               with_labels=args.with_labels, progress=not args.no_progress)
+        written = inferencer(paths, args.out_dir, opacity=args.opacity,
+                             with_labels=args.with_labels, progress=not args.no_progress)
     except UnreadableImageError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1

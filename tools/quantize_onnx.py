@@ -1,9 +1,9 @@
 """INT8 post-training quantisation of a trained segmentor for CPU deployment.
 
-Exports the checkpoint's fp32 graph (``lrseg_mm.apis.export_onnx``, static input shape),
+Exports the checkpoint's fp32 graph (``lrseg_mm.deploy.export_onnx``, static input shape),
 quantises it and writes both files. Activations are calibrated on ``--num-calib`` crops of
-the images in ``--calib-dir``, brought to the test pipeline's size and normalised as the
-model expects. Two quantisers (``--backend``):
+the images in ``--calib-dir``, put through the config's test pipeline and the model's data
+preprocessor (size, channel order, mean, std). Two quantisers (``--backend``):
 
 * ``onnxruntime`` (default): ONNX Runtime's static quantisation, an ``.onnx`` file in QDQ
   format (per-channel INT8 weights) that ONNX Runtime and OpenVINO both run.
@@ -34,12 +34,10 @@ import sys
 
 from mmengine.config import DictAction
 
-from lrseg_mm.apis import export_onnx, load_segmentor
-from lrseg_mm.apis.deploy import import_backend
-from lrseg_mm.apis.quantize import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES,
-                                    ImageFolderCalibrationReader, graph_preprocessing,
-                                    import_nncf, is_openvino_ir, list_images, pipeline_resize_scale,
-                                    quantize_int8, quantize_int8_openvino)
+from lrseg_mm.apis import list_images, load_segmentor
+from lrseg_mm.deploy import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES,
+                             ImageFolderCalibrationReader, export_onnx, import_backend,
+                             import_nncf, is_openvino_ir, quantize_int8, quantize_int8_openvino)
 
 
 # options of the ONNX Runtime quantiser: None when not given, so that giving one with
@@ -132,10 +130,9 @@ def main(argv=None) -> int:
     fp32 = args.fp32_out or osp.splitext(args.out)[0] + '_fp32.onnx'
     export_onnx(model, fp32, shape, dynamic=False)
     print(f'fp32 graph: {fp32} ({shape[0]}x{shape[1]}, static)')
-    preprocessing = graph_preprocessing(fp32)
-    scale = pipeline_resize_scale(model.cfg)
     reader = ImageFolderCalibrationReader(list_images(args.calib_dir), args.num_calib, shape,
-                                          preprocessing, scale, seed=args.seed)
+                                          model.cfg.test_pipeline, model.data_preprocessor,
+                                          seed=args.seed)
     if args.backend == 'openvino':
         quantize_int8_openvino(fp32, args.out, reader, preset=args.preset,
                                activation_range=args.activation_range)

@@ -1,13 +1,15 @@
-"""Building segmentors, inference and deployment: what tools/, benchmarks/ and tests use."""
-from .deploy import BACKENDS, DeployedModel, DeployedRunner, build_backend
-from .export import (Parity, SegmentorForExport, calibrate_untrained, export_onnx,
-                     float32_rounding_error, onnxruntime_parity)
-from .inference import (OverlayPainter, UnreadableImageError, collect_images, infer_images,
-                        label_image, load_segmentor, read_image, resolve_config_path)
+"""Building segmentors and segmenting image files; deployment lives in :mod:`lrseg_mm.deploy`
+(its names used by tools and benchmarks are re-exported here)."""
+from lrseg_mm.deploy import (BACKENDS, DeployedModel, SegmentorForExport,
+                             build_backend, cached_export, calibrate_untrained, export_onnx,
+                             onnxruntime_session, openvino_compiled_model)
+from .inferencer import (LrsegInferencer, UnreadableImageError, collect_images, label_image,
+                         list_images, read_image)
+from .segmentor import load_segmentor, resolve_config_path
 
 __all__ = [
-    'BACKENDS', 'DeployedModel', 'DeployedRunner', 'OverlayPainter', 'Parity',
-    'SegmentorForExport', 'UnreadableImageError', 'build_backend', 'calibrate_untrained',
-    'collect_images', 'export_onnx', 'float32_rounding_error', 'infer_images', 'label_image',
-    'load_segmentor', 'onnxruntime_parity', 'read_image', 'resolve_config_path'
+    'BACKENDS', 'DeployedModel', 'LrsegInferencer', 'SegmentorForExport',
+    'UnreadableImageError', 'build_backend', 'cached_export', 'calibrate_untrained',
+    'collect_images', 'export_onnx', 'label_image', 'list_images', 'load_segmentor',
+    'onnxruntime_session', 'openvino_compiled_model', 'read_image', 'resolve_config_path'
 ]

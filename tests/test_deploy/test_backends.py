@@ -1,4 +1,6 @@
-"""lrseg_mm.apis.deploy: the same logits on every backend, and clear errors."""
+"""lrseg_mm.deploy.backends: the same logits on every backend, and clear errors."""
+import json
+import os
 import os.path as osp
 import sys
 
@@ -7,16 +9,16 @@ import pytest
 import torch
 
 from helpers import REPO
-from lrseg_mm.apis import SegmentorForExport, calibrate_untrained, load_segmentor
-from lrseg_mm.apis.deploy import (BACKENDS, DeployedRunner, build_backend, cached_export,
-                                  check_backend)
-from lrseg_mm.apis.export import _random_images, float32_rounding_error
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.deploy import (BACKENDS, SegmentorForExport, build_backend, cached_export,
+                             calibrate_untrained, check_backend, float32_rounding_error,
+                             onnxruntime_session, openvino_compiled_model, random_images)
 
 LRNNET = 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py'
 SHAPE = (64, 128)
 # Both runtimes and PyTorch round in float32 with their own kernels: each is off the
 # float64 logits by about PyTorch's own float32 error, so they differ by a few times it
-# (the factor of tests/test_tools/test_export_onnx.py); a wrong graph differs by the
+# (the factor of tests/test_deploy/test_export.py); a wrong graph differs by the
 # logits' scale (> 1 here).
 ROUNDING_FACTOR = 4
 
@@ -35,7 +37,7 @@ def onnx_file(model, tmp_path_factory):
 def test_backend_logits_equal_pytorch_within_float32_rounding(backend, model, onnx_file):
     if backend == 'openvino':
         pytest.importorskip('openvino', reason='pip install openvino')
-    img = _random_images(1, SHAPE, seed=0)
+    img = random_images(1, SHAPE, seed=0)
     with torch.no_grad():
         expected = SegmentorForExport(model)(img).numpy()
     # pytorch keeps torch's thread count (another count sums in another order)
@@ -51,14 +53,28 @@ def test_backend_logits_equal_pytorch_within_float32_rounding(backend, model, on
         assert np.abs(actual - expected).max() <= bound, (backend, bound)
 
 
-def test_backend_exports_once_and_times_a_call(model, tmp_path):
+def test_backend_exports_once(model, tmp_path):
     first = cached_export(model, SHAPE, cache_dir=str(tmp_path))
     assert cached_export(model, SHAPE, cache_dir=str(tmp_path)) == first
     deployed = build_backend('onnxruntime', model, SHAPE, threads=1, cache_dir=str(tmp_path))
     assert deployed.onnx_file == first and deployed.threads == 1
-    runner = DeployedRunner(deployed, SHAPE)
-    assert runner() > 0
-    assert runner.output().shape == (1, 19, *SHAPE)
+    assert deployed(random_images(1, SHAPE)).shape == (1, 19, *SHAPE)
+    assert len(list(tmp_path.iterdir())) == 1  # no second export, no partial file left
+
+
+def test_profiled_sessions_record_their_nodes(onnx_file):
+    img = random_images(1, SHAPE).numpy()
+    session = onnxruntime_session(onnx_file, threads=1, profile=True)
+    session.run(None, {'img': img})
+    trace = session.end_profiling()
+    with open(trace) as f:
+        events = json.load(f)
+    os.remove(trace)
+    assert any(e.get('args', {}).get('op_name') == 'Conv' for e in events)
+    pytest.importorskip('openvino', reason='pip install openvino')
+    request = openvino_compiled_model(onnx_file, threads=1, profile=True).create_infer_request()
+    request.infer({0: img})
+    assert any(node.node_type == 'Convolution' for node in request.profiling_info)
 
 
 def test_unknown_backend_is_a_clear_error(model):
@@ -91,7 +107,7 @@ def test_openvino_runs_an_ir_and_onnxruntime_refuses_one(onnx_file, tmp_path):
     ov = pytest.importorskip('openvino', reason='pip install openvino')
     ir = str(tmp_path / 'model.xml')
     ov.save_model(ov.Core().read_model(onnx_file), ir, compress_to_fp16=False)
-    img = _random_images(1, SHAPE, seed=0).numpy()
+    img = random_images(1, SHAPE, seed=0).numpy()
     from_ir = build_backend('openvino', onnx_file=ir, threads=1)
     assert from_ir.onnx_file == ir
     # the same graph and weights compiled by the same plugin: the same kernels, bit for bit

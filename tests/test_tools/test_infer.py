@@ -1,4 +1,5 @@
-"""tools/infer.py (lrseg_mm.apis.inference) and the toolbox's own inference API on our configs."""
+"""tools/infer.py (lrseg_mm.apis.LrsegInferencer) and the toolbox's own inference API on our
+configs."""
 import importlib.util
 import os.path as osp
 
@@ -10,8 +11,7 @@ from mmseg.utils import get_classes, get_palette
 from PIL import Image
 
 from helpers import LRNNET_SYNTHETIC, REPO, write_random_images
-from lrseg_mm.apis import (UnreadableImageError, collect_images, label_image, load_segmentor,
-                           read_image)
+from lrseg_mm.apis import UnreadableImageError, load_segmentor, read_image
 
 CONFIG = osp.join(REPO, LRNNET_SYNTHETIC)  # its test pipeline keeps the image size
 SIZES = [(48, 80), (37, 61)]  # two images, one of odd size
@@ -90,24 +90,6 @@ def test_missing_input_is_named(tool, checkpoint, tmp_path, capsys):
     missing = str(tmp_path / 'nowhere.jpg')
     assert tool.main([CONFIG, checkpoint, missing, '--out-dir', str(tmp_path)]) == 2
     assert 'input not found: ' + missing in capsys.readouterr().err
-
-
-def test_collect_images_expands_folders_and_refuses_name_clashes(images, tmp_path):
-    folder = osp.dirname(images[0])
-    assert collect_images([folder]) == sorted(images)
-    (tmp_path / 'street_0.jpg').write_bytes(b'')
-    with pytest.raises(ValueError, match='street_0.png'):
-        collect_images([images[0], str(tmp_path / 'street_0.jpg')])
-    empty = tmp_path / 'empty'
-    empty.mkdir()
-    with pytest.raises(ValueError, match='no images'):
-        collect_images([str(empty)])
-
-
-def test_label_image_bit_depth():
-    assert label_image(np.array([[0, 18]])).mode == 'L'
-    wide = label_image(np.array([[0, 300]]))
-    assert np.asarray(wide).max() == 300
 
 
 def _toolbox_config(name):

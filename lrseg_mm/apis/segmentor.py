@@ -1,0 +1,106 @@
+"""Building a config's segmentor: the one way tools, benchmarks and tests build models."""
+import copy
+import os.path as osp
+from typing import Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+
+
+def resolve_config_path(path: str) -> str:
+    """Path of a config file; ``'mmseg::erfnet/x.py'`` names a config shipped with mmseg.
+
+    Raises:
+        FileNotFoundError: If the file (or the package) does not exist.
+    """
+    if '::' in path:
+        from mmengine.config.utils import (_get_external_cfg_base_path,
+                                           _get_package_and_cfg_path)
+        from mmengine.utils import get_installed_path, is_installed
+        package, relative = _get_package_and_cfg_path(path)
+        if not is_installed(package):
+            raise FileNotFoundError(f'{path}: package {package} is not installed')
+        path = _get_external_cfg_base_path(get_installed_path(package), relative)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    return path
+
+
+def load_segmentor(config: Union[str, Config],
+                   checkpoint: Optional[str] = None,
+                   device: str = 'cpu',
+                   cfg_options: Optional[dict] = None,
+                   drop_auxiliary_heads: bool = False) -> nn.Module:
+    """Build a config's segmentor: the one way tools, benchmarks and tests build models.
+
+    The toolbox's ``mmseg.apis.init_model`` builds the model and loads the checkpoint, then
+    mmengine's ``revert_sync_batchnorm`` turns SyncBN into BN (identical in eval mode; needs
+    no process group, and exports). ``init_model`` runs no weight initialisation, so
+    pretrained weights a config names are never downloaded: without a checkpoint the
+    weights are the layers' PyTorch defaults, which suits counting, timing and export
+    checks. The checkpoint is loaded with mmengine's types allow-listed, and a refused or
+    damaged file raises an error naming it
+    (:func:`lrseg_mm.engine.checkpoint_errors_named`).
+
+    Args:
+        config (str | Config): Config file (``mmseg::...`` for the toolbox's shipped
+            configs) or object (not modified).
+        checkpoint (str, optional): Checkpoint to load. Default: None.
+        device (str): Device to put the model on. Default: 'cpu'.
+        cfg_options (dict, optional): Overrides merged into the config first, as
+            ``--cfg-options`` would. Default: None.
+        drop_auxiliary_heads (bool): Remove ``model.auxiliary_head`` (unused at
+            inference). Default: False.
+
+    Returns:
+        nn.Module: The segmentor in eval mode, with ``cfg`` and ``dataset_meta`` set as
+        ``init_model`` sets them.
+
+    Raises:
+        FileNotFoundError: If the config or the checkpoint does not exist.
+    """
+    from mmengine.model import revert_sync_batchnorm
+    from mmseg.apis import init_model
+
+    from lrseg_mm.engine import checkpoint_errors_named
+
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, str):
+        cfg = Config.fromfile(resolve_config_path(config))
+    else:
+        raise TypeError(f'config must be a path or an mmengine Config, got {type(config)}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f'config {cfg.filename} has no `model` entry')
+    if drop_auxiliary_heads:
+        cfg.model.pop('auxiliary_head', None)
+    if checkpoint is None:
+        model = init_model(cfg, None, device=device)
+    else:
+        checkpoint = osp.expanduser(checkpoint)
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        with checkpoint_errors_named(checkpoint):
+            model = init_model(cfg, checkpoint, device=device)
+    drop_annotation_loaders(model.cfg)
+    return revert_sync_batchnorm(model).eval()
+
+
+def drop_annotation_loaders(cfg) -> None:
+    """Remove label loaders from ``cfg.test_pipeline`` (in place): there are no labels.
+
+    ``inference_model`` removes transforms whose type is exactly ``'LoadAnnotations'``; this
+    also removes subclasses registered under other names (``StrictLoadAnnotations``).
+    """
+    from mmseg.datasets.transforms import LoadAnnotations
+    from mmseg.registry import TRANSFORMS
+
+    def is_label_loader(transform):
+        kind = transform.get('type')
+        cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+        return isinstance(cls, type) and issubclass(cls, LoadAnnotations)
+
+    if cfg.get('test_pipeline'):
+        cfg.test_pipeline = [t for t in cfg.test_pipeline if not is_label_loader(t)]

@@ -1,0 +1,32 @@
+"""Deployment: ONNX export, the CPU runtimes, INT8 quantisation, and evaluation of an
+exported graph through the toolbox's test loop.
+
+* :mod:`.export`: the exported function (``encode_decode``) and the exporter;
+* :mod:`.metadata`: what a graph records about itself (preprocessing, classes, shapes);
+* :mod:`.backends`: the one place that builds ONNX Runtime and OpenVINO sessions;
+* :mod:`.parity`: a runtime's logits against PyTorch's;
+* :mod:`.calibration` and :mod:`.quantize`: INT8 post-training quantisation;
+* :mod:`.segmentor` and :mod:`.evaluation`: a graph as a segmentor the test loop runs.
+"""
+from .backends import (BACKENDS, DeployedModel, build_backend, check_backend,
+                       import_backend, onnxruntime_session, openvino_compiled_model)
+from .calibration import ImageFolderCalibrationReader
+from .evaluation import backend_test_config, run_test
+from .export import (INPUT_NAME, OUTPUT_NAME, SegmentorForExport, cached_export,
+                     calibrate_untrained, export_onnx, random_images)
+from .metadata import graph_input_shape, graph_metadata, is_openvino_ir
+from .parity import Parity, backend_parity, float32_rounding_error
+from .quantize import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES, import_nncf,
+                       quantize_int8, quantize_int8_openvino)
+from .segmentor import BackendSegmentor
+
+__all__ = [
+    'BACKENDS', 'DEFAULT_OP_TYPES', 'INPUT_NAME', 'OPENVINO_PRESETS', 'OPENVINO_RANGES',
+    'OUTPUT_NAME', 'BackendSegmentor', 'DeployedModel',
+    'ImageFolderCalibrationReader', 'Parity', 'SegmentorForExport', 'backend_parity',
+    'backend_test_config', 'build_backend', 'cached_export', 'calibrate_untrained',
+    'check_backend', 'export_onnx', 'float32_rounding_error', 'graph_input_shape',
+    'graph_metadata', 'import_backend', 'import_nncf', 'is_openvino_ir',
+    'onnxruntime_session', 'openvino_compiled_model', 'quantize_int8',
+    'quantize_int8_openvino', 'random_images', 'run_test'
+]

@@ -1,0 +1,201 @@
+"""ONNX export of a segmentor's whole-image inference.
+
+The graph is ``EncoderDecoder.encode_decode`` (backbone, neck, decode head, bilinear resize
+of the logits to the input size): a *normalised* batch ``(N, 3, H, W)`` in, logits
+``(N, num_classes, H, W)`` out. The preprocessing is recorded in the file's metadata
+(:mod:`lrseg_mm.deploy.metadata`); :class:`lrseg_mm.deploy.BackendSegmentor` puts the
+toolbox's preprocessing, sliding windows and resizing back around a graph. The
+TorchScript-based exporter (``dynamo=False``) needs no extra packages and records shape
+arithmetic, so a dynamic export follows the input's size.
+"""
+import hashlib
+import os
+import os.path as osp
+import tempfile
+import warnings
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from .metadata import preprocessing_metadata
+
+INPUT_NAME = 'img'
+OUTPUT_NAME = 'seg_logits'
+
+
+class SegmentorForExport(nn.Module):
+    """The traceable inference function of an ``EncoderDecoder``-style segmentor.
+
+    ``forward(img)`` equals ``segmentor.encode_decode(img, metas)`` with metas whose image
+    shape is the input's, so the logits come back at the input size. The size is passed as
+    ``img.shape[2:]`` (a ``torch.Size``, which mmseg's ``predict_by_feat`` uses as is), so
+    a tracer records it as a function of the input rather than a constant.
+
+    Args:
+        segmentor (nn.Module): A built segmentor with ``encode_decode`` (EncoderDecoder,
+            CascadeEncoderDecoder), in eval mode.
+    """
+
+    def __init__(self, segmentor: nn.Module):
+        super().__init__()
+        if not hasattr(segmentor, 'encode_decode'):
+            raise TypeError(f'{type(segmentor).__name__} has no encode_decode; only '
+                            'EncoderDecoder-style segmentors can be exported')
+        self.segmentor = segmentor
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.segmentor.encode_decode(img, [dict(img_shape=img.shape[2:])])
+
+
+def check_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    """``shape`` as ``(H, W)`` ints; ValueError unless it is two positive numbers."""
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f'shape must be two positive ints (H, W), got {tuple(shape)}')
+    return int(shape[0]), int(shape[1])
+
+
+def random_images(batch_size: int, shape: Tuple[int, int], seed: int = 0) -> torch.Tensor:
+    """Standard normal images ``(N, 3, H, W)``, the same for the same arguments."""
+    return torch.randn(batch_size, 3, *check_shape(shape),
+                       generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def calibrate_untrained(segmentor: nn.Module,
+                        shape: Tuple[int, int],
+                        num_batches: int = 2,
+                        batch_size: int = 2,
+                        logit_std: Optional[float] = 1.0,
+                        seed: int = 0) -> nn.Module:
+    """Give an untrained segmentor the activation scales of a trained one (in place).
+
+    For checks without a checkpoint. Freshly built BNs are identities, so activations drift
+    in scale through a deep network and the logits come out nearly constant or huge; a
+    parity check on them proves little (a graph with a wrong size-dependent op can even
+    pass) or fails on float32 rounding alone. Here every BN's running statistics are set
+    from random normal images, as training would set them, and the classifier
+    (``decode_head.conv_seg``) is scaled so the logits have standard deviation
+    ``logit_std``. Only the BN layers run in training mode (cumulative averages); heads and
+    dropout stay in eval mode.
+
+    Args:
+        segmentor (nn.Module): The segmentor; left in eval mode.
+        shape (tuple[int, int]): Height and width of the random images.
+        num_batches (int): Batches the statistics average over. Default: 2.
+        batch_size (int): Images per batch. Default: 2.
+        logit_std (float, optional): Target standard deviation of the logits; None leaves
+            the classifier as it is. Default: 1.0.
+        seed (int): Seed of the random images. Default: 0.
+
+    Returns:
+        nn.Module: ``segmentor``.
+    """
+    h, w = check_shape(shape)
+    segmentor.eval()
+    norms = [m for m in segmentor.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative moving average over the batches
+        norm.train()
+    device = next(segmentor.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    images = [torch.randn(batch_size, 3, h, w, generator=gen).to(device)
+              for _ in range(num_batches)]
+    forward = SegmentorForExport(segmentor)
+    for img in images:
+        forward(img)
+    for norm in norms:
+        norm.eval()
+    classifier = getattr(getattr(segmentor, 'decode_head', None), 'conv_seg', None)
+    if logit_std is not None and isinstance(classifier, nn.Conv2d):
+        std = float(forward(images[0]).std())
+        if std > 0:
+            classifier.weight.mul_(logit_std / std)
+            if classifier.bias is not None:
+                classifier.bias.mul_(logit_std / std)
+    return segmentor
+
+
+def export_onnx(segmentor: nn.Module,
+                out_file: str,
+                shape: Tuple[int, int],
+                dynamic: bool = False,
+                batch_size: int = 1,
+                opset_version: int = 17) -> str:
+    """Export a segmentor's whole-image inference to an ONNX file.
+
+    Args:
+        segmentor (nn.Module): The segmentor (see :func:`lrseg_mm.apis.load_segmentor`).
+        out_file (str): Path of the ``.onnx`` file to write.
+        shape (tuple[int, int]): Input height and width used for tracing.
+        dynamic (bool): Make batch, height and width dynamic axes. Default: False.
+        batch_size (int): Batch size used for tracing. Default: 1.
+        opset_version (int): ONNX opset. Default: 17.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import onnx
+
+    segmentor.eval()
+    dummy = random_images(batch_size, shape).to(next(segmentor.parameters()).device)
+    dynamic_axes = None
+    if dynamic:
+        axes = {0: 'batch', 2: 'height', 3: 'width'}
+        dynamic_axes = {INPUT_NAME: axes, OUTPUT_NAME: axes}
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        # Shape checks on static sizes (channel counts) trace to constants, which is
+        # intended; whether the graph generalises is checked by running it at other sizes.
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export')
+        torch.onnx.export(
+            # the wrapper in eval mode: the exporter restores the wrapper's mode afterwards,
+            # recursively, and a fresh module's is training (it left the model training)
+            SegmentorForExport(segmentor).eval(), (dummy, ), out_file, dynamo=False,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes=dynamic_axes, opset_version=opset_version,
+            do_constant_folding=True)
+    model_proto = onnx.load(out_file)
+    onnx.checker.check_model(model_proto)
+    for key, value in preprocessing_metadata(segmentor).items():
+        model_proto.metadata_props.add(key=key, value=value)
+    onnx.save(model_proto, out_file)
+    return out_file
+
+
+def cached_export(segmentor: nn.Module,
+                  shape: Tuple[int, int],
+                  batch_size: int = 1,
+                  cache_dir: Optional[str] = None,
+                  name: str = 'model') -> str:
+    """Export ``segmentor`` with a static input shape, once per model, shape and weights.
+
+    The file name holds a digest of the shape and the weights, so a second call with the
+    same model returns the existing file; a changed model is exported anew.
+
+    Args:
+        segmentor (nn.Module): The segmentor (eval mode).
+        shape (tuple[int, int]): Input (H, W) of the static graph.
+        batch_size (int): Batch size of the static graph. Default: 1.
+        cache_dir (str, optional): Folder of the files. Default: ``lrseg_mm_onnx`` in the
+            system's temporary folder.
+        name (str): File name prefix. Default: 'model'.
+
+    Returns:
+        str: Path of the ``.onnx`` file.
+    """
+    h, w = check_shape(shape)
+    digest = hashlib.sha1(f'{type(segmentor).__name__} {batch_size} {h} {w}'.encode())
+    for key, value in segmentor.state_dict().items():
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    cache_dir = cache_dir or osp.join(tempfile.gettempdir(), 'lrseg_mm_onnx')
+    path = osp.join(cache_dir, f'{name}-b{batch_size}-{h}x{w}-{digest.hexdigest()[:12]}.onnx')
+    if not osp.isfile(path):
+        os.makedirs(cache_dir, exist_ok=True)
+        partial = f'{path}.{os.getpid()}.tmp'
+        export_onnx(segmentor, partial, (h, w), dynamic=False, batch_size=batch_size)
+        os.replace(partial, path)  # never leave a half-written file under the final name
+    return path
