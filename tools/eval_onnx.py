@@ -24,7 +24,7 @@ import sys
 
 from mmengine.config import Config, DictAction
 
-from lrseg_mm.apis import resolve_config_path
+from lrseg_mm.apis import load_config
 from lrseg_mm.deploy import BACKENDS, backend_test_config, is_openvino_ir, run_test
 
 
@@ -55,9 +55,7 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """The config with the split folders, the per-class metric and the work folder set."""
-    cfg = Config.fromfile(resolve_config_path(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     prefix = cfg.val_dataloader.dataset.setdefault('data_prefix', {})
     for key, folder in (('img_path', args.img_dir), ('seg_map_path', args.ann_dir)):
         if folder:

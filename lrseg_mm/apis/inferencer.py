@@ -1,6 +1,5 @@
 """Segmenting image files: the toolbox's ``MMSegInferencer`` writing overlays and label
 PNGs named after the inputs."""
-import copy
 import os
 import os.path as osp
 from typing import Iterable, List, Optional, Tuple, Union
@@ -11,7 +10,7 @@ from mmengine.config import Config
 from mmseg.apis import MMSegInferencer
 from PIL import Image
 
-from .segmentor import load_segmentor, resolve_config_path
+from .segmentor import load_config, load_segmentor
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -112,11 +111,7 @@ class LrsegInferencer(MMSegInferencer):
 
     def __init__(self, model: Union[str, Config], weights: Optional[str] = None,
                  device: str = 'cpu', cfg_options: Optional[dict] = None):
-        cfg = Config.fromfile(resolve_config_path(model)) if isinstance(model, str) else \
-            copy.deepcopy(model)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-        super().__init__(cfg, weights, device=device)
+        super().__init__(load_config(model, cfg_options), weights, device=device)
         meta = getattr(self.model, 'dataset_meta', None) or {}  # None: Cityscapes' names
         self.visualizer.set_dataset_meta(meta.get('classes'), meta.get('palette'))
 

@@ -26,6 +26,20 @@ def resolve_config_path(path: str) -> str:
     return path
 
 
+def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    """A config file (``mmseg::...`` for the toolbox's) or a copy of a Config object, with
+    ``cfg_options`` merged in as ``--cfg-options`` would."""
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, str):
+        cfg = Config.fromfile(resolve_config_path(config))
+    else:
+        raise TypeError(f'config must be a path or an mmengine Config, got {type(config)}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def load_segmentor(config: Union[str, Config],
                    checkpoint: Optional[str] = None,
                    device: str = 'cpu',
@@ -53,8 +67,8 @@ def load_segmentor(config: Union[str, Config],
             inference). Default: False.
 
     Returns:
-        nn.Module: The segmentor in eval mode, with ``cfg`` and ``dataset_meta`` set as
-        ``init_model`` sets them.
+        nn.Module: The segmentor in eval mode, with ``cfg`` (its ``test_pipeline`` without
+        label loaders) and, from a checkpoint, ``dataset_meta``.
 
     Raises:
         FileNotFoundError: If the config or the checkpoint does not exist.
@@ -64,14 +78,7 @@ def load_segmentor(config: Union[str, Config],
 
     from lrseg_mm.engine import checkpoint_errors_named
 
-    if isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    elif isinstance(config, str):
-        cfg = Config.fromfile(resolve_config_path(config))
-    else:
-        raise TypeError(f'config must be a path or an mmengine Config, got {type(config)}')
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
     if 'model' not in cfg:
         raise ValueError(f'config {cfg.filename} has no `model` entry')
     if drop_auxiliary_heads:
@@ -89,11 +96,8 @@ def load_segmentor(config: Union[str, Config],
 
 
 def drop_annotation_loaders(cfg) -> None:
-    """Remove label loaders from ``cfg.test_pipeline`` (in place): there are no labels.
-
-    ``inference_model`` removes transforms whose type is exactly ``'LoadAnnotations'``; this
-    also removes subclasses registered under other names (``StrictLoadAnnotations``).
-    """
+    """Remove label loaders from ``cfg.test_pipeline`` (in place), also subclasses of
+    ``LoadAnnotations`` under other names, which ``inference_model`` would keep."""
     from mmseg.datasets.transforms import LoadAnnotations
     from mmseg.registry import TRANSFORMS
 

@@ -1,12 +1,5 @@
 """Deployment: ONNX export, the CPU runtimes, INT8 quantisation, and evaluation of an
-exported graph through the toolbox's test loop.
-
-* :mod:`.export`: the exported function (``encode_decode``) and the exporter;
-* :mod:`.metadata`: what a graph records about itself (preprocessing, classes, shapes);
-* :mod:`.backends`: the one place that builds ONNX Runtime and OpenVINO sessions;
-* :mod:`.parity`: a runtime's logits against PyTorch's;
-* :mod:`.calibration` and :mod:`.quantize`: INT8 post-training quantisation;
-* :mod:`.segmentor` and :mod:`.evaluation`: a graph as a segmentor the test loop runs.
+exported graph by the toolbox's test loop, one job per module.
 """
 from .backends import (BACKENDS, DeployedModel, build_backend, check_backend,
                        import_backend, onnxruntime_session, openvino_compiled_model)

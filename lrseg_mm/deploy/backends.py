@@ -1,23 +1,12 @@
-"""The one place that builds ONNX Runtime and OpenVINO sessions, and runs a segmentor's
-exported function on eager PyTorch or either of them.
+"""The one place that builds ONNX Runtime and OpenVINO sessions; a segmentor's exported
+function (:mod:`lrseg_mm.deploy.export`) run on eager PyTorch or either runtime.
 
-Every backend runs the same function, the graph of :func:`~lrseg_mm.deploy.export_onnx`
-(``encode_decode`` on a *normalised* batch): PyTorch calls
-:class:`~lrseg_mm.deploy.SegmentorForExport` eagerly, the others load an ONNX file (exported
-once to a cache folder, or given, e.g. an INT8 model) or, OpenVINO only, an IR (``.xml``).
-So a latency ratio between backends, or between models on one backend, compares the same
-computation.
-
-Settings (a latency-minded deployment on a CPU):
-
-* ``onnxruntime``: CPU execution provider, ``intra_op_num_threads = threads``, sequential
-  execution (one operator at a time, so ``threads`` is the whole budget), all graph
-  optimisations (``ORT_ENABLE_ALL``: constant folding, conv-BN/activation fusion).
-* ``openvino``: ``CPU`` device, ``INFERENCE_NUM_THREADS = threads``, ``PERFORMANCE_HINT =
-  LATENCY`` (one stream), ``INFERENCE_PRECISION_HINT = f32`` (on CPUs with AVX-512-BF16 or
-  AMX OpenVINO otherwise computes in bfloat16). Quantised graphs still run in INT8.
-* ``pytorch``: the eager model under ``torch.no_grad()``; ``threads`` sets torch's
-  process-wide ``torch.set_num_threads``.
+Settings, for a latency-minded deployment on a CPU: ONNX Runtime with its CPU provider,
+``intra_op_num_threads = threads``, sequential execution (``threads`` is the whole budget)
+and all graph optimisations; OpenVINO on ``CPU`` with ``INFERENCE_NUM_THREADS = threads``,
+``PERFORMANCE_HINT = LATENCY`` and ``INFERENCE_PRECISION_HINT = f32`` (CPUs with bfloat16
+support would otherwise compute in bfloat16; INT8 graphs still run in INT8); PyTorch eager
+under ``torch.no_grad()``, ``threads`` setting ``torch.set_num_threads``.
 """
 import os.path as osp
 import tempfile

@@ -70,26 +70,19 @@ def calibrate_untrained(segmentor: nn.Module,
                         seed: int = 0) -> nn.Module:
     """Give an untrained segmentor the activation scales of a trained one (in place).
 
-    For checks without a checkpoint. Freshly built BNs are identities, so activations drift
-    in scale through a deep network and the logits come out nearly constant or huge; a
-    parity check on them proves little (a graph with a wrong size-dependent op can even
-    pass) or fails on float32 rounding alone. Here every BN's running statistics are set
-    from random normal images, as training would set them, and the classifier
-    (``decode_head.conv_seg``) is scaled so the logits have standard deviation
-    ``logit_std``. Only the BN layers run in training mode (cumulative averages); heads and
-    dropout stay in eval mode.
+    For checks without a checkpoint: with fresh BNs activations drift in scale and the
+    logits come out nearly constant or huge, on which a parity check proves little. Every
+    BN's running statistics are set from random normal images (only the BNs run in
+    training mode) and ``decode_head.conv_seg`` is scaled to logits of std ``logit_std``.
 
     Args:
-        segmentor (nn.Module): The segmentor; left in eval mode.
+        segmentor (nn.Module): The segmentor (returned, in eval mode).
         shape (tuple[int, int]): Height and width of the random images.
         num_batches (int): Batches the statistics average over. Default: 2.
         batch_size (int): Images per batch. Default: 2.
-        logit_std (float, optional): Target standard deviation of the logits; None leaves
-            the classifier as it is. Default: 1.0.
+        logit_std (float, optional): Target std of the logits; None leaves the classifier
+            as it is. Default: 1.0.
         seed (int): Seed of the random images. Default: 0.
-
-    Returns:
-        nn.Module: ``segmentor``.
     """
     h, w = check_shape(shape)
     segmentor.eval()
@@ -127,14 +120,11 @@ def export_onnx(segmentor: nn.Module,
 
     Args:
         segmentor (nn.Module): The segmentor (see :func:`lrseg_mm.apis.load_segmentor`).
-        out_file (str): Path of the ``.onnx`` file to write.
+        out_file (str): Path of the ``.onnx`` file to write (returned).
         shape (tuple[int, int]): Input height and width used for tracing.
         dynamic (bool): Make batch, height and width dynamic axes. Default: False.
         batch_size (int): Batch size used for tracing. Default: 1.
         opset_version (int): ONNX opset. Default: 17.
-
-    Returns:
-        str: ``out_file``.
     """
     import onnx
 
@@ -170,10 +160,8 @@ def cached_export(segmentor: nn.Module,
                   batch_size: int = 1,
                   cache_dir: Optional[str] = None,
                   name: str = 'model') -> str:
-    """Export ``segmentor`` with a static input shape, once per model, shape and weights.
-
-    The file name holds a digest of the shape and the weights, so a second call with the
-    same model returns the existing file; a changed model is exported anew.
+    """The path of ``segmentor``'s static export, exported once per model, shape and
+    weights (the file name holds a digest of them).
 
     Args:
         segmentor (nn.Module): The segmentor (eval mode).
@@ -182,9 +170,6 @@ def cached_export(segmentor: nn.Module,
         cache_dir (str, optional): Folder of the files. Default: ``lrseg_mm_onnx`` in the
             system's temporary folder.
         name (str): File name prefix. Default: 'model'.
-
-    Returns:
-        str: Path of the ``.onnx`` file.
     """
     h, w = check_shape(shape)
     digest = hashlib.sha1(f'{type(segmentor).__name__} {batch_size} {h} {w}'.encode())

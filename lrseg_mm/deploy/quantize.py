@@ -21,20 +21,14 @@ from .backends import import_backend
 from .calibration import ImageFolderCalibrationReader
 from .metadata import RT_INFO_SECTION, graph_metadata, is_openvino_ir
 
-# The multiply-adds (convolutions, the SVN/attention matrix products): where INT8 kernels
-# pay off. Elementwise ops, pooling and concatenation stay fp32 between them. Wider sets
-# run in ONNX Runtime, but OpenVINO 2026.4 crashes (segfault) compiling LRNNet's graph with
-# QDQ pairs around MaxPool/Concat/Add/Relu, and refuses them around Mul; with this set one
-# INT8 file runs on both backends.
+# The multiply-adds, where INT8 kernels pay off. OpenVINO 2026.4 crashes compiling LRNNet's
+# graph with QDQ pairs around MaxPool/Concat/Add/Relu and refuses them around Mul; with
+# this set one INT8 file runs on both runtimes.
 DEFAULT_OP_TYPES = ('Conv', 'MatMul')
 
-# NNCF presets: 'performance' quantises activations symmetrically (INT8 with zero point 0,
-# the fastest kernels), 'mixed' asymmetrically (a zero point per tensor: more accurate for
-# activations far from symmetric, e.g. after ReLU); weights are symmetric in both.
+# NNCF presets: symmetric activations (zero point 0, the fastest kernels) or asymmetric
 OPENVINO_PRESETS = ('performance', 'mixed')
-# NNCF activation range estimators: 'minmax' the smallest and largest value over all
-# calibration crops (as quantize_int8's 'minmax'), 'mean_minmax' the mean over crops of each
-# crop's extremes (NNCF's default; it clips what only a few crops reach)
+# NNCF activation ranges: extremes over all crops, or the mean of each crop's (its default)
 OPENVINO_RANGES = ('minmax', 'mean_minmax')
 
 
@@ -51,27 +45,18 @@ def quantize_int8(fp32_file: str,
 
     Args:
         fp32_file (str): The fp32 ONNX file (static input shape).
-        out_file (str): Where to write the INT8 file; the fp32 file's metadata (the
-            preprocessing, class names) is copied into it.
+        out_file (str): The INT8 file to write (returned); it gets the fp32 file's metadata.
         reader (ImageFolderCalibrationReader): Calibration inputs.
         per_channel (bool): One weight scale per output channel. Default: True.
-        activation_type (str): 'uint8' (U8S8, the x86 default pairing with INT8 weights)
-            or 'int8' (S8S8). Default: 'uint8'.
-        reduce_range (bool): 7-bit weights, for x86 CPUs without VNNI whose U8S8
-            instructions can saturate. Default: False.
-        method (str): Activation range calibration: 'minmax', 'percentile' or 'entropy'.
+        activation_type (str): 'uint8' (U8S8, the x86 default) or 'int8'. Default: 'uint8'.
+        reduce_range (bool): 7-bit weights, for x86 CPUs without VNNI, whose U8S8
+            instructions saturate with full-range weights. Default: False.
+        method (str): 'minmax', 'percentile' or 'entropy' activation ranges.
             Default: 'minmax'.
-        op_types (sequence[str], optional): Operator types to quantise; None = every
-            type ONNX Runtime can. Default: :data:`DEFAULT_OP_TYPES`.
-        preprocess (bool): Run ONNX Runtime's ``quant_pre_process`` (shape inference and
-            graph optimisation, recommended before quantising) first. Default: True.
-
-    Returns:
-        str: ``out_file``.
-
-    Raises:
-        ImportError: If onnxruntime is not installed (with the pip command).
-        ValueError: For an unknown ``activation_type`` or ``method``.
+        op_types (sequence[str], optional): Operator types to quantise; None = all ONNX
+            Runtime can. Default: :data:`DEFAULT_OP_TYPES`.
+        preprocess (bool): Run ONNX Runtime's ``quant_pre_process`` (shape inference,
+            graph optimisation) first. Default: True.
     """
     import_backend('onnxruntime')
     import onnx
@@ -124,11 +109,8 @@ def quantize_int8(fp32_file: str,
 
 
 def import_nncf():
-    """Import NNCF (OpenVINO's quantisation toolkit).
-
-    Raises:
-        ImportError: Saying ``pip install nncf``, if it is not installed.
-    """
+    """NNCF (OpenVINO's quantisation toolkit); an ImportError saying ``pip install nncf``
+    if it is not installed."""
     try:
         import nncf
     except ImportError as error:
@@ -160,35 +142,22 @@ def quantize_int8_openvino(fp32_file: str,
                            activation_range: str = 'minmax') -> str:
     """Quantise an exported fp32 graph to INT8 with NNCF, as an OpenVINO IR.
 
-    OpenVINO reads the fp32 graph, ``nncf.quantize`` inserts ``FakeQuantize`` operators
-    (per-channel symmetric INT8 weights; activations per ``preset``) calibrated on every
-    crop of ``reader``, and bias correction compensates the shift quantisation gives each
-    layer's mean output. The IR runs in OpenVINO only (``build_backend('openvino',
-    onnx_file=out_file)``); its fp32 constants are kept fp32 (not compressed to fp16).
+    ``nncf.quantize`` inserts ``FakeQuantize`` operators (per-channel symmetric INT8
+    weights; activations per ``preset``) calibrated on every crop of ``reader``; bias
+    correction compensates the shift of each layer's mean output. fp32 constants stay fp32.
 
     Args:
         fp32_file (str): The fp32 ONNX file (static input shape), or an fp32 IR.
-        out_file (str): The ``.xml`` file to write (the weights go to the ``.bin`` beside
-            it); the fp32 file's metadata (the preprocessing, class names) is copied into
-            its ``rt_info`` under :data:`RT_INFO_SECTION`, with a ``quantization`` entry.
+        out_file (str): The ``.xml`` to write (returned; weights in the ``.bin`` beside
+            it), with the fp32 file's metadata and a ``quantization`` entry in its
+            ``rt_info`` under :data:`RT_INFO_SECTION`.
         reader (ImageFolderCalibrationReader): Calibration inputs (all of them are used).
-        preset (str): 'performance' (symmetric activations) or 'mixed' (asymmetric
-            activations). Default: 'performance'.
+        preset (str): One of :data:`OPENVINO_PRESETS`. Default: 'performance'.
         fast_bias_correction (bool): NNCF's fast bias correction; False runs the slower,
             more exact one. Default: True.
-        activation_range (str): How activation ranges are estimated from the crops:
-            'minmax' (overall extremes, as :func:`quantize_int8` does) or 'mean_minmax'
-            (NNCF's default: per-crop extremes averaged, which clips the rarer large
-            values; on the trained test model it lost 10 dB of logit accuracy against
-            'minmax' with 8 crops). Default: 'minmax'.
-
-    Returns:
-        str: ``out_file``.
-
-    Raises:
-        ValueError: If ``out_file`` does not end in ``.xml``, or for an unknown ``preset``
-            or ``activation_range``.
-        ImportError: If nncf or openvino is not installed (with the pip command).
+        activation_range (str): One of :data:`OPENVINO_RANGES`; 'mean_minmax' clips the
+            rarer large values (10 dB less logit accuracy than 'minmax' on the trained
+            test model with 8 crops). Default: 'minmax'.
     """
     if not is_openvino_ir(out_file):
         raise ValueError(f'an OpenVINO IR is written as .xml (weights in the .bin beside '
@@ -228,9 +197,7 @@ def quantize_int8_openvino(fp32_file: str,
 
 
 def calibration_stride(num_images: int, most: int = 8) -> int:
-    """Images per calibration chunk: the largest divisor of ``num_images`` up to ``most``.
-
-    ONNX Runtime keeps every intermediate output of a chunk in memory (hundreds of MB per
-    full-size crop) and needs the chunks to divide the calibration set evenly.
-    """
+    """Images per calibration chunk: the largest divisor of ``num_images`` up to ``most``
+    (ONNX Runtime keeps a chunk's intermediate outputs in memory, and the chunks must
+    divide the calibration set)."""
     return max(d for d in range(1, most + 1) if num_images % d == 0)
