@@ -10,14 +10,9 @@ from mmcv.transforms import Compose
 
 from .export import check_shape
 
-try:  # quantisation needs onnxruntime; NNCF takes the same reader without it
-    from onnxruntime.quantization import CalibrationDataReader
-except ImportError:  # pragma: no cover - reported by quantize_int8 with the pip command
-    CalibrationDataReader = object
-
-
-class ImageFolderCalibrationReader(CalibrationDataReader):
-    """Calibration batches for ONNX Runtime's ``quantize_static`` and NNCF's ``quantize``.
+class ImageFolderCalibrationReader:
+    """Calibration batches for ONNX Runtime's ``quantize_static`` (its
+    ``CalibrationDataReader`` interface) and NNCF's ``quantize``.
 
     ``num_images`` crops of the graph's input size, one at a time (batch 1): images drawn
     without replacement from ``image_files`` (cycling through a new random order when more
