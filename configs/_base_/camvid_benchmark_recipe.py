@@ -1,4 +1,5 @@
-# The shared recipe of the CamVid benchmark (benchmarks/camvid.py, configs/camvid_benchmark):
+# The shared recipe of the CamVid benchmark (`python -m benchmarks.camvid`,
+# configs/camvid_benchmark):
 # every model of the benchmark trains from scratch on CamVid train (367 frames, SegNet split,
 # 11 classes) with this data pipeline, optimizer, schedule, batch and number of iterations,
 # and is evaluated on CamVid val (101 frames). The test split is not used, so nothing is tuned
@@ -6,7 +7,7 @@
 #
 # Budget: 30 epochs of CamVid train at batch 4 = ceil(30 * 367 / 4) = 2753 iterations on
 # 360x480 crops (random resize 0.5-2.0 of the 360x480 frame, random crop, flip, photometric
-# distortion: the pipeline of ./datasets/camvid.py). benchmarks/camvid.py sets max_iters, the
+# distortion: the pipeline of ./datasets/camvid.py). benchmarks.camvid sets max_iters, the
 # PolyLR end and the batch for other budgets (--epochs, --batch-size).
 _base_ = ['./datasets/camvid.py', './default_runtime.py']
 
@@ -43,7 +44,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # about every 15 minutes of CPU training; benchmarks/camvid.py sets it per model from
+    # about every 15 minutes of CPU training; benchmarks.camvid sets it per model from
     # its measured seconds per iteration
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=900, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
