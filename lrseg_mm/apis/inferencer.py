@@ -20,22 +20,14 @@ class UnreadableImageError(ValueError):
 
 
 def read_image(path: str) -> np.ndarray:
-    """Read an image file as a BGR uint8 array (as the toolbox's loaders do).
-
-    Raises:
-        UnreadableImageError: Naming the file, if it is missing or not a decodable image.
-    """
-    if not osp.isfile(path):
-        raise UnreadableImageError(f'cannot read image {path!r}: no such file')
-    with open(path, 'rb') as f:
-        content = f.read()
+    """An image file as a BGR uint8 array (as the toolbox's loaders read it); an
+    :class:`UnreadableImageError` naming the file if it is missing or does not decode."""
     try:
-        img = mmcv.imfrombytes(content, flag='color')
-    except Exception as error:  # decoders raise various types on corrupt data
+        img = mmcv.imread(path)
+    except Exception as error:  # missing files, and decoders' various errors
         raise UnreadableImageError(f'cannot read image {path!r}: {error}') from error
     if img is None:
-        raise UnreadableImageError(f'cannot read image {path!r}: not a decodable image '
-                                   f'({len(content)} bytes)')
+        raise UnreadableImageError(f'cannot read image {path!r}: not a decodable image')
     return img
 
 
@@ -91,16 +83,13 @@ class LrsegInferencer(MMSegInferencer):
     """``MMSegInferencer`` that writes ``overlays/<name>.png`` and ``labels/<name>.png`` for
     every input ``<name>.<ext>``, image by image.
 
-    The toolbox's inferencer prepares the test pipeline (label loaders removed), batches,
-    runs ``test_step`` and builds the config's ``SegLocalVisualizer``. What differs:
-
-    * the model is built by :func:`~lrseg_mm.apis.load_segmentor` (safe checkpoint
-      loading with errors naming the file, SyncBN reverted, ``cfg_options``);
-    * :meth:`__call__` writes as it goes (the toolbox keeps every prediction until the
-      end), names outputs after the inputs (the toolbox numbers its label files and
-      writes labels as 8-bit only), shows a tqdm progress bar, and stops at the first
-      missing or unreadable image with an :class:`UnreadableImageError` naming it, after
-      writing the images before it.
+    The toolbox's inferencer prepares the test pipeline, collates, runs ``test_step`` and
+    builds the config's ``SegLocalVisualizer``. What differs: the model comes from
+    :func:`~lrseg_mm.apis.load_segmentor` (safe checkpoint loading, ``cfg_options``), and
+    :meth:`__call__` writes as it goes (the toolbox keeps every prediction to the end),
+    names the files after the inputs (the toolbox numbers label files, 8-bit only), shows
+    a tqdm progress bar and stops at the first unreadable image with an
+    :class:`UnreadableImageError` naming it.
 
     Args:
         model (str | Config): Config file (``mmseg::...`` for the toolbox's) or object.

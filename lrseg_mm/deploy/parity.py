@@ -28,7 +28,9 @@ def backend_parity(model_file: str,
                    batch_size: int = 1,
                    seed: int = 0,
                    threads: Optional[int] = None) -> Parity:
-    """Compare a runtime's logits with PyTorch's on a random normal input of ``shape``.
+    """A runtime's logits against PyTorch's on a random normal input: ``max |runtime -
+    torch|`` over all logits and ``max |torch|`` for scale; RuntimeError if the shapes
+    differ.
 
     Args:
         model_file (str): The exported model (an OpenVINO IR too, for 'openvino').
@@ -38,12 +40,6 @@ def backend_parity(model_file: str,
         batch_size (int): Batch size. Default: 1.
         seed (int): Seed of the random input. Default: 0.
         threads (int, optional): CPU threads of the runtime. Default: its own choice.
-
-    Returns:
-        Parity: ``max |runtime - torch|`` over all logits, and ``max |torch|`` for scale.
-
-    Raises:
-        RuntimeError: If the logits' shapes differ.
     """
     img = random_images(batch_size, shape, seed)
     segmentor.eval()
