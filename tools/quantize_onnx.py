@@ -37,7 +37,8 @@ from mmengine.config import DictAction
 from lrseg_mm.apis import list_images, load_segmentor
 from lrseg_mm.deploy import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES,
                              ImageFolderCalibrationReader, export_onnx, import_backend,
-                             import_nncf, is_openvino_ir, quantize_int8, quantize_int8_openvino)
+                             cpu_has_vnni, import_nncf, is_openvino_ir, quantize_int8,
+                             quantize_int8_openvino)
 
 
 # options of the ONNX Runtime quantiser: None when not given, so that giving one with
@@ -141,6 +142,10 @@ def main(argv=None) -> int:
               f'{args.calib_dir})')
         return 0
     op_types = None if args.op_types == ['all'] else args.op_types
+    if not args.reduce_range and not cpu_has_vnni():
+        print('note: this CPU has no VNNI, where full-range INT8 weights saturate ONNX '
+              "Runtime's kernels; to run the file here, quantise with --reduce-range",
+              file=sys.stderr)
     quantize_int8(fp32, args.out, reader, per_channel=not args.per_tensor,
                   activation_type=args.activation_type, reduce_range=args.reduce_range,
                   method=args.method, op_types=op_types)

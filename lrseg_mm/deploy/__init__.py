@@ -9,8 +9,8 @@ from .export import (INPUT_NAME, OUTPUT_NAME, SegmentorForExport, cached_export,
                      calibrate_untrained, export_onnx, random_images)
 from .metadata import graph_input_shape, graph_metadata, is_openvino_ir
 from .parity import Parity, backend_parity, float32_rounding_error
-from .quantize import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES, import_nncf,
-                       quantize_int8, quantize_int8_openvino)
+from .quantize import (DEFAULT_OP_TYPES, OPENVINO_PRESETS, OPENVINO_RANGES, cpu_has_vnni,
+                       import_nncf, quantize_int8, quantize_int8_openvino)
 from .segmentor import BackendSegmentor
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     'OUTPUT_NAME', 'BackendSegmentor', 'DeployedModel',
     'ImageFolderCalibrationReader', 'Parity', 'SegmentorForExport', 'backend_parity',
     'backend_test_config', 'build_backend', 'cached_export', 'calibrate_untrained',
-    'check_backend', 'export_onnx', 'float32_rounding_error', 'graph_input_shape',
+    'check_backend', 'cpu_has_vnni', 'export_onnx', 'float32_rounding_error', 'graph_input_shape',
     'graph_metadata', 'import_backend', 'import_nncf', 'is_openvino_ir',
     'onnxruntime_session', 'openvino_compiled_model', 'quantize_int8',
     'quantize_int8_openvino', 'random_images', 'run_test'

@@ -32,6 +32,18 @@ OPENVINO_PRESETS = ('performance', 'mixed')
 OPENVINO_RANGES = ('minmax', 'mean_minmax')
 
 
+def cpu_has_vnni() -> bool:
+    """Whether this CPU has VNNI (AVX512-VNNI or AVX-VNNI), from ``/proc/cpuinfo``; True
+    where that cannot be read. Without VNNI, x86 U8S8 kernels add pairs of products in
+    saturating 16 bits, which full-range INT8 weights overflow: quantise for such CPUs
+    with ``reduce_range=True``."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return 'vnni' in f.read()
+    except OSError:
+        return True
+
+
 def quantize_int8(fp32_file: str,
                   out_file: str,
                   reader: ImageFolderCalibrationReader,
@@ -49,8 +61,8 @@ def quantize_int8(fp32_file: str,
         reader (ImageFolderCalibrationReader): Calibration inputs.
         per_channel (bool): One weight scale per output channel. Default: True.
         activation_type (str): 'uint8' (U8S8, the x86 default) or 'int8'. Default: 'uint8'.
-        reduce_range (bool): 7-bit weights, for x86 CPUs without VNNI, whose U8S8
-            instructions saturate with full-range weights. Default: False.
+        reduce_range (bool): 7-bit weights, for x86 CPUs without VNNI
+            (:func:`cpu_has_vnni`). Default: False.
         method (str): 'minmax', 'percentile' or 'entropy' activation ranges.
             Default: 'minmax'.
         op_types (sequence[str], optional): Operator types to quantise; None = all ONNX

@@ -70,5 +70,9 @@ class BackendSegmentor(EncoderDecoder):
                 'dynamic axes')
         return torch.from_numpy(self.runtime(inputs)).to(inputs.device)
 
+    def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
+        """``mode='tensor'``: the graph's logits, no post-processing."""
+        return self.encode_decode(inputs, [])
+
     def loss(self, inputs, data_samples):
         raise NotImplementedError('an exported graph is evaluated, not trained')

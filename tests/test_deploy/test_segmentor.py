@@ -70,6 +70,7 @@ def test_static_graph_names_the_size_it_takes(exported):
     with pytest.raises(ValueError, match=r'static graph for 64x128 inputs; the test pipeline '
                        r'gives 32x64'):
         segmentor.encode_decode(torch.zeros(1, 3, 32, 64), [])
+    assert segmentor(torch.zeros(1, 3, *SHAPE), mode='tensor').shape == (1, 19, *SHAPE)
     with pytest.raises(NotImplementedError, match='evaluated, not trained'):
         segmentor.loss(torch.zeros(1, 3, *SHAPE), [])
 

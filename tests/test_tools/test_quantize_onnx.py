@@ -1,4 +1,5 @@
-"""tools/quantize_onnx.py and tools/eval_onnx.py: the NNCF/OpenVINO path and its errors."""
+"""tools/quantize_onnx.py and tools/eval_onnx.py: both quantisers, the evaluation, and the
+errors."""
 import importlib.util
 import json
 import os.path as osp
@@ -62,22 +63,31 @@ def test_eval_tool_refuses_an_ir_on_onnxruntime(capsys):
     assert tool.parse_args([CONFIG, 'int8.xml', '--backend', 'openvino']).models == ['int8.xml']
 
 
-def test_nncf_round_trip_on_a_tiny_camvid(tmp_path):
-    """quantize_onnx.py --backend openvino writes an IR that eval_onnx.py evaluates next to
-    the fp32 graph, with the class names and preprocessing of the checkpoint."""
-    pytest.importorskip('openvino', reason='pip install openvino')
-    pytest.importorskip('nncf', reason='pip install nncf')
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_round_trip_on_a_tiny_camvid(backend, tmp_path):
+    """quantize_onnx.py writes an INT8 file (QDQ .onnx, or NNCF's IR) that eval_onnx.py
+    evaluates next to the fp32 graph, with the class names and preprocessing of the
+    checkpoint."""
+    pytest.importorskip(backend, reason=f'pip install {backend}')
+    if backend == 'openvino':
+        pytest.importorskip('nncf', reason='pip install nncf')
     from lrseg_mm.datasets import CamVidDataset
-    from lrseg_mm.deploy import graph_input_shape, graph_metadata
+    from lrseg_mm.deploy import cpu_has_vnni, graph_input_shape, graph_metadata
     root = str(write_tiny_camvid(tmp_path / 'camvid'))
-    out = str(tmp_path / 'int8.xml')
+    out = str(tmp_path / ('int8.xml' if backend == 'openvino' else 'int8.onnx'))
+    # the 7-bit weights a CPU without VNNI needs (cpu_has_vnni)
+    flags = ['--reduce-range'] if backend == 'onnxruntime' and not cpu_has_vnni() else []
     result = python_tool('tools/quantize_onnx.py', CONFIG, CHECKPOINT, '--calib-dir',
-                         osp.join(root, 'train'), '--num-calib', '2', '--backend', 'openvino',
-                         '--out', out)
+                         osp.join(root, 'train'), '--num-calib', '2', '--backend', backend,
+                         '--out', out, *flags)
     assert result.returncode == 0, result.stderr[-3000:]
     fp32 = str(tmp_path / 'int8_fp32.onnx')
-    assert osp.isfile(out) and osp.isfile(str(tmp_path / 'int8.bin')) and osp.isfile(fp32)
-    assert 'OpenVINO IR, NNCF performance preset' in result.stdout
+    assert osp.isfile(out) and osp.isfile(fp32)
+    if backend == 'openvino':
+        assert osp.isfile(str(tmp_path / 'int8.bin'))
+        assert 'OpenVINO IR, NNCF performance preset' in result.stdout
+    else:
+        assert 'INT8 graph: ' + out + ' (QDQ, per-channel int8 weights' in result.stdout
     meta = graph_metadata(out)
     assert json.loads(meta['classes']) == list(CamVidDataset.METAINFO['classes'])
     assert json.loads(meta['quantization'])['calibration_images'] == 2
@@ -86,7 +96,7 @@ def test_nncf_round_trip_on_a_tiny_camvid(tmp_path):
     assert graph_input_shape(out) == (360, 480)
     report = str(tmp_path / 'eval.json')
     options = ['val_dataloader.dataset.data_root=' + root]
-    result = python_tool('tools/eval_onnx.py', CONFIG, fp32, out, '--backend', 'openvino',
+    result = python_tool('tools/eval_onnx.py', CONFIG, fp32, out, '--backend', backend,
                          '--json', report, '--work-dir', str(tmp_path / 'work'),
                          '--cfg-options', *options)
     assert result.returncode == 0, result.stderr[-3000:]
