@@ -15,11 +15,10 @@ from .segmentor import BackendSegmentor
 
 __all__ = [
     'BACKENDS', 'DEFAULT_OP_TYPES', 'INPUT_NAME', 'OPENVINO_PRESETS', 'OPENVINO_RANGES',
-    'OUTPUT_NAME', 'BackendSegmentor', 'DeployedModel',
-    'ImageFolderCalibrationReader', 'Parity', 'SegmentorForExport', 'backend_parity',
-    'backend_test_config', 'build_backend', 'cached_export', 'calibrate_untrained',
-    'check_backend', 'cpu_has_vnni', 'export_onnx', 'float32_rounding_error', 'graph_input_shape',
-    'graph_metadata', 'import_backend', 'import_nncf', 'is_openvino_ir',
-    'onnxruntime_session', 'openvino_compiled_model', 'quantize_int8',
-    'quantize_int8_openvino', 'random_images', 'run_test'
+    'OUTPUT_NAME', 'BackendSegmentor', 'DeployedModel', 'ImageFolderCalibrationReader',
+    'Parity', 'SegmentorForExport', 'backend_parity', 'backend_test_config', 'build_backend',
+    'cached_export', 'calibrate_untrained', 'check_backend', 'cpu_has_vnni', 'export_onnx',
+    'float32_rounding_error', 'graph_input_shape', 'graph_metadata', 'import_backend',
+    'import_nncf', 'is_openvino_ir', 'onnxruntime_session', 'openvino_compiled_model',
+    'quantize_int8', 'quantize_int8_openvino', 'random_images', 'run_test'
 ]

@@ -10,6 +10,7 @@ from mmcv.transforms import Compose
 
 from .export import check_shape
 
+
 class ImageFolderCalibrationReader:
     """Calibration batches for ONNX Runtime's ``quantize_static`` (its
     ``CalibrationDataReader`` interface) and NNCF's ``quantize``.

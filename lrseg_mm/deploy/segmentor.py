@@ -22,7 +22,9 @@ class BackendSegmentor(EncoderDecoder):
     whole or sliding-window inference after ``test_cfg``, and ``postprocess_result``
     (padding removed, logits resized to the original image, argmax). The config's test
     pipeline, dataloader and ``IoUMetric`` therefore judge the graph exactly as they judge
-    the PyTorch model (:func:`lrseg_mm.deploy.evaluation.backend_test_config`).
+    the PyTorch model (:func:`lrseg_mm.deploy.evaluation.backend_test_config`). Registered
+    in mmseg's ``MODELS`` by importing :mod:`lrseg_mm.deploy` (a config's
+    ``custom_imports``).
 
     Args:
         model_file (str): The ONNX file, or an OpenVINO IR (``.xml``) for 'openvino'.
