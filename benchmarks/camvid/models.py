@@ -96,7 +96,7 @@ _CLASS_WEIGHTS = ("model.decode_head.loss_decode.type='KeptPixelsCrossEntropyLos
 
 def _svn(**options) -> Tuple[str, ...]:
     """``--cfg-options`` of SVNHead's block options."""
-    return tuple(f'model.decode_head.{k}={v}' for k, v in options.items())
+    return tuple(f'model.decode_head.svn_cfg.{k}={v}' for k, v in options.items())
 
 
 # The choices the paper leaves open in our reconstruction, each as a config-level change of

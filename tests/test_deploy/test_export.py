@@ -144,7 +144,7 @@ SVN_OPTIONS = [
 def test_lrnnet_svn_options_export_within_rounding(options, backend, tmp_path):
     pytest.importorskip(backend, reason=f'pip install {backend}')
     model = load_segmentor(osp.join(REPO, FAMILY_CONFIGS['lrnnet']),
-                           cfg_options={f'model.decode_head.{k}': v for k, v in options.items()})
+                           cfg_options={'model.decode_head.svn_cfg': options})
     calibrate_untrained(model, EXPORT_SHAPE)
     path = export_onnx(model, str(tmp_path / 'lrnnet_svn.onnx'), EXPORT_SHAPE)
     ok, parity, bound = within_rounding(path, model, EXPORT_SHAPE, backend=backend)

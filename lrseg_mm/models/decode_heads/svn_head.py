@@ -1,4 +1,4 @@
-from typing import Sequence
+from typing import Optional, Sequence
 
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -25,21 +25,16 @@ class SVNHead(BaseDecodeHead):
         num_iters (int): Power-iteration steps. Default: 3.
         eps (float): Power-iteration norm epsilon. Default: 1e-6.
         use_scale (bool): Scale attention logits by 1/sqrt(C'). Default: True.
-        zero_init (bool): The SVN block starts as the identity. Default: False.
-        signed (bool): Signed queries and keys (no activation on the projections).
-            Default: False.
-        query_proj (bool): A query projection of its own. Default: False.
-        learn_temperature (bool): A learnable attention temperature. Default: False.
-        scale_values (bool): Values scaled by their region's RMS singular value.
-            Default: False.
-        restore_norm (bool): A norm after the block's restoring conv. Default: True.
+        svn_cfg (dict | None): Further :class:`SVNBlock` options, e.g.
+            ``dict(zero_init=True, signed=True, query_proj=True, learn_temperature=True)``
+            (``zero_init``, ``signed``, ``query_proj``, ``learn_temperature``,
+            ``scale_values``, ``restore_norm``; see there). Default: None, the block's
+            defaults.
         bypass_svn (bool): Skip the SVN block in the forward pass (its weights are still
             built and loaded): a diagnostic that measures what the trained branch carries.
             Default: False.
         **kwargs: :class:`BaseDecodeHead` arguments (``in_channels``, ``channels`` = width of
             the 3x3 classifier conv, ``num_classes``, ``in_index``, ``norm_cfg``, ...).
-
-    The SVN options are described in :class:`SVNBlock`.
     """
 
     def __init__(self,
@@ -48,12 +43,7 @@ class SVNHead(BaseDecodeHead):
                  num_iters: int = 3,
                  eps: float = 1e-6,
                  use_scale: bool = True,
-                 zero_init: bool = False,
-                 signed: bool = False,
-                 query_proj: bool = False,
-                 learn_temperature: bool = False,
-                 scale_values: bool = False,
-                 restore_norm: bool = True,
+                 svn_cfg: Optional[dict] = None,
                  bypass_svn: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
@@ -65,10 +55,8 @@ class SVNHead(BaseDecodeHead):
         self.bypass_svn = bypass_svn
         self.svn = SVNBlock(
             self.in_channels, svn_channels, grid_sizes, num_iters, eps, use_scale,
-            zero_init=zero_init, signed=signed, query_proj=query_proj,
-            learn_temperature=learn_temperature, scale_values=scale_values,
-            restore_norm=restore_norm, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg) if grid_sizes else None
+            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg,
+            **(svn_cfg or {})) if grid_sizes else None
         self.classifier = ConvModule(self.in_channels, self.channels, 3, padding=1,
                                      conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
                                      act_cfg=self.act_cfg)

@@ -53,3 +53,26 @@ def test_unknown_argument_fails_at_build():
     with pytest.raises(TypeError, match='svn_chanels'):
         MODELS.build(dict(type='SVNHead', in_channels=128, channels=32, num_classes=19,
                           svn_chanels=16))
+
+
+def test_svn_cfg_reaches_the_block_and_counts_the_query_projection():
+    head = make_head(svn_cfg=dict(zero_init=True, signed=True, query_proj=True,
+                                  learn_temperature=True))
+    assert head.svn.query is not None and head.svn.sign_reference == 'energy'
+    # the query 1x1 conv with BN, and the log temperature
+    assert count_params(head) == count_params(make_head()) + (128 * 32 + 2 * 32) + 1
+    with pytest.raises(TypeError, match='zero_inti'):
+        make_head(svn_cfg=dict(zero_inti=True))
+
+
+def test_bypass_svn_equals_the_head_without_its_block():
+    torch.manual_seed(0)
+    c = make_head().eval()
+    bypassed = make_head(bypass_svn=True).eval()
+    bypassed.load_state_dict(c.state_dict())  # the block's weights are built and loaded
+    a = make_head(grid_sizes=()).eval()
+    a.load_state_dict(c.state_dict(), strict=False)
+    x = feats()
+    assert torch.equal(bypassed(x), a(x)) and not torch.equal(bypassed(x), c(x))
+    with pytest.raises(ValueError, match='bypass_svn needs an SVN block'):
+        make_head(grid_sizes=(), bypass_svn=True)

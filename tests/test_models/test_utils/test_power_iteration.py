@@ -6,11 +6,13 @@ from lrseg_mm.models.utils import dominant_left_singular_vectors, region_matrice
 from tolerances import assert_within_rounding
 
 
-def _matrices_with_gap(batch, c, n, seed):
+def _matrices_with_gap(batch, c, n, seed, signed=False):
     # Feature-like matrices: a strong shared direction plus noise, so the top singular value
-    # is well separated (as in real feature maps, which are non-negative after ReLU).
+    # is well separated. After a ReLU (signed=False) the direction is non-negative; without
+    # one (signed=True) its loadings take both signs.
     g = torch.Generator().manual_seed(seed)
-    base = torch.rand(batch, c, 1, generator=g)
+    base = torch.randn(batch, c, 1, generator=g) if signed else torch.rand(batch, c, 1,
+                                                                           generator=g)
     return base * torch.rand(batch, 1, n, generator=g) * 3 + 0.3 * torch.randn(
         batch, c, n, generator=g)
 
@@ -79,16 +81,8 @@ def test_region_matrices_cover_non_divisible_maps(size):
     assert covered.all()
 
 
-def _signed_matrices(batch, c, n, seed):
-    # Zero-mean features (no ReLU): a shared direction with signed loadings plus noise.
-    g = torch.Generator().manual_seed(seed)
-    direction = torch.randn(batch, c, 1, generator=g)
-    return direction * torch.randn(batch, 1, n, generator=g) * 3 + 0.3 * torch.randn(
-        batch, c, n, generator=g)
-
-
 def test_energy_sign_ignores_the_sign_of_columns_and_of_the_matrix():
-    a = _signed_matrices(6, 8, 20, seed=3)
+    a = _matrices_with_gap(6, 8, 20, seed=3, signed=True)
     flips = torch.where(torch.rand(6, 1, 20, generator=torch.Generator().manual_seed(4)) < 0.5,
                         -1.0, 1.0)
     u = dominant_left_singular_vectors(a, sign_reference='energy')
@@ -102,7 +96,7 @@ def test_energy_sign_ignores_the_sign_of_columns_and_of_the_matrix():
 
 
 def test_energy_sign_makes_the_strongest_channel_positive_and_converges():
-    a = _signed_matrices(6, 8, 20, seed=5)
+    a = _matrices_with_gap(6, 8, 20, seed=5, signed=True)
     u = dominant_left_singular_vectors(a, num_iters=100, sign_reference='energy')
     u_ref = torch.linalg.svd(a.double(), full_matrices=False).U[..., 0]
     assert (u.double() * u_ref).sum(1).abs().min() > 1 - 1e-5
