@@ -13,10 +13,10 @@ Examples::
 The model is built from the config by ``lrseg_mm.apis.load_segmentor`` (the toolbox's
 ``init_model``, SyncBN -> BN, untrained weights, which time the same), in eval mode, and
 called on one fixed random batch between device synchronisations, timed by the project's
-timer (``lrseg_mm.utils.timing.round_robin``). See ``lrseg_mm.utils.benchmark`` for what
-each ``--mode`` times. With ``--backend onnxruntime|openvino`` the model is exported once
-with the project's exporter (static shape, ``logits`` mode) and the backend's session is
-timed with the same warm-up/timed-call protocol (``lrseg_mm.apis.build_backend``);
+timer (``lrseg_mm.utils.timing``, which also says what each ``--mode`` times). With
+``--backend onnxruntime|openvino`` the model is exported once with the project's exporter
+(static shape, ``logits`` mode) and the backend's session is timed with the same
+warm-up/timed-call protocol (``lrseg_mm.deploy.build_backend``);
 ``--onnx FILE`` times a given file instead (e.g. an INT8 model from
 ``tools/quantize_onnx.py``).
 """
@@ -28,11 +28,12 @@ import os.path as osp
 import torch
 from mmengine.config import DictAction
 
-from lrseg_mm.apis import BACKENDS, build_backend, load_segmentor
-from lrseg_mm.utils import (InferenceRunner, count_parameters, device_description,
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.deploy import BACKENDS, build_backend
+from lrseg_mm.utils import (MODES, InferenceRunner, count_parameters, device_description,
                             format_count, fuse_conv_bn, latency_stats, round_robin,
                             toolbox_fps)
-from lrseg_mm.utils.benchmark import MODES, TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
+from lrseg_mm.utils.timing import TOOLBOX_TOTAL_ITERS, TOOLBOX_WARMUP
 
 
 def parse_args(argv=None):

@@ -1,26 +1,18 @@
 """Parameter and multiply-add (MAC) counts of a segmentor.
 
-Vocabulary: one MAC is one multiply-add, ``y += a * b``; one FLOP is one multiply or one add,
-so a MAC is two FLOPs. mmengine's ``FlopAnalyzer`` (behind ``get_model_complexity_info``,
-which the toolbox's ``get_flops.py`` prints as "Flops") counts one multiply-add as one "flop",
-i.e. it counts MACs for convolutions and matrix products, but it also adds its own estimates
-for batch norm (2 per element), bilinear upsampling (4 per output element) and adaptive
-pooling (1 per input element), which are not multiply-adds. :func:`count_macs` traces the
-model with the same machinery but counts only operators that are multiply-adds:
+One MAC is one multiply-add (two FLOPs). mmengine's ``FlopAnalyzer`` (the toolbox's
+``get_flops.py``) counts MACs for convolutions and matrix products but adds its own
+estimates for batch norm, upsampling and adaptive pooling, which are not multiply-adds.
+:func:`count_macs` traces the model with the same machinery and counts only multiply-adds:
 
-* ``aten::_convolution`` (all convolutions, grouped/depthwise, dilated and transposed):
-  ``N * prod(weight.shape) * prod(output spatial)`` (input spatial when transposed);
-* ``aten::linear`` / ``aten::addmm`` / ``aten::mm`` / ``aten::matmul`` / ``aten::bmm`` /
-  ``aten::baddbmm`` / ``aten::einsum``: ``batch * n * k * m`` for a (n, k) x (k, m)
-  product, broadcast batch dimensions included. ``torch.bmm`` in the SVN power iteration
-  and attention is therefore counted.
+* ``aten::_convolution`` (grouped, dilated, transposed): ``N * prod(weight.shape) *
+  prod(output spatial)`` (input spatial when transposed);
+* ``linear`` / ``addmm`` / ``mm`` / ``matmul`` / ``bmm`` / ``baddbmm`` / ``einsum``:
+  ``batch * n * k * m`` for a (n, k) x (k, m) product, broadcast batch included (so the
+  SVN power iteration's ``torch.bmm`` counts).
 
-Everything else the trace meets (norms, activations, pooling, softmax, resizing, the vector
-norms of the power iteration, ...) is not a multiply-add and is listed, by operator and
-number of calls, in :attr:`MacReport.uncounted_ops` so a reader sees what was left out.
-Biases are not counted (as in mmengine and fvcore). :func:`count_macs_dispatch` counts the
-same operators with PyTorch's own ``torch.utils.flop_counter`` (no tracing; it reports
-FLOPs = 2 x MACs) and serves as a cross-check.
+Every other operator met (norms, activations, pooling, resizing, ...) is listed with its
+number of calls in :attr:`MacReport.uncounted_ops`. Biases are not counted (as in mmengine).
 """
 import math
 from dataclasses import dataclass, field
@@ -30,14 +22,10 @@ import torch
 import torch.nn as nn
 
 
-def _shape(value) -> List[int]:
-    from mmengine.analysis.jit_handles import get_shape
-    return get_shape(value)
-
-
 def _matmul_macs(inputs: List[Any], outputs: List[Any]) -> int:
     """MACs of ``a @ b`` with numpy broadcasting of the batch dimensions."""
-    a, b = (_shape(v) for v in inputs[:2])
+    from mmengine.analysis.jit_handles import get_shape
+    a, b = (get_shape(v) for v in inputs[:2])
     if len(a) == 1:
         a = [1, a[0]]
     if len(b) == 1:
@@ -53,8 +41,8 @@ def _baddbmm_macs(inputs: List[Any], outputs: List[Any]) -> int:
     return _matmul_macs(inputs[1:3], outputs)
 
 
-def mac_op_handles() -> Dict[str, Any]:
-    """The operator handles of :func:`count_macs`: multiply-add operators only."""
+def _mac_op_handles() -> Dict[str, Any]:
+    """mmengine operator handles of the multiply-add operators."""
     from mmengine.analysis.jit_handles import (addmm_flop_jit, conv_flop_jit,
                                                einsum_flop_jit, linear_flop_jit)
     return {
@@ -84,27 +72,20 @@ class MacReport:
     uncounted_ops: Dict[str, int] = field(default_factory=dict)
 
 
-def _as_tuple(inputs) -> Tuple:
-    return inputs if isinstance(inputs, tuple) else (inputs, )
-
-
 def count_macs(model: nn.Module, inputs: Union[torch.Tensor, Tuple]) -> MacReport:
     """Count the multiply-adds of ``model(*inputs)`` by tracing it (mmengine's analyzer).
 
-    For a segmentor, ``model(img)`` runs the toolbox's ``mode='tensor'`` forward (backbone,
-    neck, decode head; no final resize), the same call the toolbox's ``get_flops.py``
-    analyses. The model should be in eval mode (dropout, BN statistics).
+    For a segmentor, ``model(img)`` is the toolbox's ``mode='tensor'`` forward (no final
+    resize), the call the toolbox's ``get_flops.py`` analyses.
 
     Args:
-        model (nn.Module): The model.
+        model (nn.Module): The model, in eval mode.
         inputs (Tensor | tuple): Positional inputs of one forward pass.
-
-    Returns:
-        MacReport: Total MACs, MACs per operator and the uncounted operators.
     """
     from mmengine.analysis.jit_analysis import JitModelAnalysis
 
-    analysis = JitModelAnalysis(model, _as_tuple(inputs)).set_op_handle(**mac_op_handles())
+    inputs = inputs if isinstance(inputs, tuple) else (inputs, )
+    analysis = JitModelAnalysis(model, inputs).set_op_handle(**_mac_op_handles())
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     analysis.tracer_warnings('none')
@@ -113,21 +94,6 @@ def count_macs(model: nn.Module, inputs: Union[torch.Tensor, Tuple]) -> MacRepor
         by_operator = {k: int(v) for k, v in analysis.by_operator().items()}
         uncounted = dict(sorted(analysis.unsupported_ops().items()))
     return MacReport(total, by_operator, uncounted)
-
-
-def count_macs_dispatch(model: nn.Module, inputs: Union[torch.Tensor, Tuple]) -> int:
-    """MACs of ``model(*inputs)`` from ``torch.utils.flop_counter`` (its FLOPs / 2).
-
-    It sees the operators the forward dispatches (convolution, mm, addmm, bmm, baddbmm,
-    attention kernels) without tracing; used to cross-check :func:`count_macs`.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*_as_tuple(inputs))
-    flops = counter.get_total_flops()
-    if flops % 2:
-        raise RuntimeError(f'torch flop counter returned an odd FLOP count {flops}')
-    return flops // 2
 
 
 def count_parameters(model: nn.Module, exclude: Iterable[str] = ()) -> int:

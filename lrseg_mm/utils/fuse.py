@@ -1,30 +1,17 @@
 """Fold eval-mode batch norm into the preceding convolution, for inference.
 
-In eval mode BN is the per-channel affine map ``y = (x - mean) * g / sqrt(var + eps) + b``
-with frozen statistics, so ``BN(conv(x))`` equals one convolution with weights
-``W * s`` and bias ``(bias - mean) * s + b``, ``s = g / sqrt(var + eps)``: the same
-function (up to float rounding) with one pass over the feature map fewer.
+An eval-mode BN is a per-channel affine map, so ``BN(conv(x))`` is one convolution with
+weights ``W * s`` and bias ``(bias - mean) * s + b``, ``s = g / sqrt(var + eps)``.
 
-mmcv's ``fuse_conv_bn`` pairs a BN with the conv *registered* before it among a module's
-children, which is wrong whenever registration order is not data flow: LRNNet's
-``DownsamplerBlock`` registers ``conv, pool, bn`` and normalises the concatenation of the
-conv and pool outputs, so the conv must not absorb that BN (mmcv's version fails there on a
-shape mismatch). :func:`fuse_conv_bn` only fuses where the data flow is known:
-
-* a ``ConvModule`` whose ``order`` has 'norm' right after 'conv';
-* consecutive ``Conv2d`` -> ``BatchNorm2d`` entries of an ``nn.Sequential``;
-* the toolbox's ResNet ``BasicBlock`` / ``Bottleneck`` (``convI`` -> ``normI``) and the
-  stem of a ``ResNet`` without deep stem (``conv1`` -> ``norm1``), whose forwards apply
-  each norm right after its conv (exact classes only, not subclasses that may differ):
-  the backbones of ShelfNet and Light-Weight RefineNet;
-* whatever the ``extra_fusers`` passed to :func:`fuse_conv_bn` know (the peer benchmark
-  adds the toolbox's ERFNet and CGNet blocks, see ``benchmarks/peers.py``), with
-  :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s ``start`` (a BN over a
-  concatenation of convs) as building blocks.
-
-The BN is replaced by ``nn.Identity`` so module paths stay valid. Only BNs with running
-statistics and convolutions that are not transposed and whose output channels match the
-BN's are fused; anything else is left alone.
+mmcv's ``fuse_conv_bn`` pairs a BN with the conv *registered* before it, which is wrong
+where registration order is not data flow: LRNNet's ``DownsamplerBlock`` registers
+``conv, pool, bn`` and normalises ``cat(conv, pool)`` (mmcv's version fails there).
+:func:`fuse_conv_bn` fuses only where the data flow is known: a ``ConvModule`` with 'norm'
+right after 'conv'; consecutive ``Conv2d`` -> ``BatchNorm2d`` in an ``nn.Sequential``; the
+toolbox's ResNet blocks and stem (exact classes; ShelfNet's and RefineNet's backbones);
+and whatever ``extra_fusers`` know (``benchmarks/peers.py`` adds ERFNet and CGNet blocks,
+built from :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s ``start``). A fused BN
+becomes ``nn.Identity`` so module paths stay valid.
 """
 from typing import Callable, Optional, Sequence
 
@@ -34,8 +21,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def can_fuse(conv: nn.Module, bn: nn.Module, start: Optional[int] = None) -> bool:
-    """Whether ``bn`` can be folded into ``conv`` (``start``: the conv feeds a channel slice
-    of the BN from there; None: the BN's channels are exactly the conv's outputs)."""
+    """Whether eval-mode ``bn`` can be folded into non-transposed ``conv`` (``start``: the
+    conv feeds the BN's channels from there; None: exactly the conv's outputs)."""
     if not (isinstance(conv, nn.Conv2d) and isinstance(bn, _BatchNorm) and not bn.training
             and bn.track_running_stats and bn.running_mean is not None):
         return False
@@ -47,12 +34,14 @@ def can_fuse(conv: nn.Module, bn: nn.Module, start: Optional[int] = None) -> boo
 @torch.no_grad()
 def fuse_conv_bn_pair(conv: nn.Conv2d, bn: _BatchNorm,
                       start: Optional[int] = None) -> nn.Conv2d:
-    """Fold ``bn`` (eval mode) into ``conv`` in place and return ``conv``.
+    """Fold ``bn`` (eval mode) into ``conv`` in place (in float64; a bias is added where
+    there is none) and return ``conv``.
 
-    With ``start``, the conv's outputs are the BN's channels ``start`` to
-    ``start + conv.out_channels`` (a BN over a concatenation of convs); without it the BN
-    must have exactly the conv's output channels. The conv gains a bias if it had none. The
-    folding is computed in float64 and stored in the conv's dtype.
+    Args:
+        conv (nn.Conv2d): The convolution.
+        bn (_BatchNorm): The BN after it.
+        start (int, optional): The conv's outputs are the BN's channels ``start`` to
+            ``start + conv.out_channels`` (a BN over a concatenation); None: all of them.
     """
     if not can_fuse(conv, bn, start):
         where = '' if start is None else f' at channel {start}'
@@ -76,13 +65,11 @@ def fuse_conv_bn_pair(conv: nn.Conv2d, bn: _BatchNorm,
 
 
 def _fuse_conv_module(module: nn.Module) -> bool:
+    """Fold a ConvModule's norm into its conv where the norm directly follows it."""
     from mmcv.cnn import ConvModule
-    if not isinstance(module, ConvModule) or not module.with_norm:
-        return False
-    order = list(module.order)
-    if order.index('norm') != order.index('conv') + 1:
-        return False
-    if not can_fuse(module.conv, module.norm):
+    if not (isinstance(module, ConvModule) and module.with_norm
+            and list(module.order).index('norm') == list(module.order).index('conv') + 1
+            and can_fuse(module.conv, module.norm)):
         return False
     fuse_conv_bn_pair(module.conv, module.norm)
     setattr(module, module.norm_name, nn.Identity())
@@ -92,12 +79,9 @@ def _fuse_conv_module(module: nn.Module) -> bool:
 
 
 def fuse_adjacent(container: nn.Module) -> int:
-    """Fold BNs that directly follow a conv in a container whose forward runs its children
-    in registration order (an ``nn.Sequential``, or a block known to do so).
-
-    Returns:
-        int: Number of BN layers folded (each replaced by ``nn.Identity``).
-    """
+    """Fold the BNs that directly follow a conv in ``container``, whose forward runs its
+    children in registration order (an ``nn.Sequential``, or a block known to); returns
+    how many were folded."""
     fused = 0
     names = list(container._modules)
     for first, second in zip(names, names[1:]):
@@ -126,6 +110,7 @@ def _resnet_pairs(module: nn.Module):
 
 
 def _fuse_named_pairs(module: nn.Module) -> int:
+    """Fold the norms of the toolbox's ResNet parts."""
     fused = 0
     for conv_attr, norm_name_attr in _resnet_pairs(module):
         conv = getattr(module, conv_attr, None)
@@ -140,20 +125,13 @@ def _fuse_named_pairs(module: nn.Module) -> int:
 
 def fuse_conv_bn(model: nn.Module,
                  extra_fusers: Sequence[Callable[[nn.Module], int]] = ()) -> int:
-    """Fold every eval-mode BN that directly follows a conv into it, in place.
+    """Fold every eval-mode BN that directly follows a conv into it, in place; returns how
+    many were folded.
 
     Args:
-        model (nn.Module): The model, in eval mode (its BNs use running statistics).
-        extra_fusers (Sequence[callable]): Functions called on every submodule, each
-            folding what it knows about that module's data flow and returning how many BNs
-            it folded. Default: ().
-
-    Returns:
-        int: Number of BN layers folded away.
-
-    Raises:
-        ValueError: If the model is in training mode, where BN uses batch statistics and
-            cannot be folded.
+        model (nn.Module): The model, in eval mode (ValueError otherwise).
+        extra_fusers (Sequence[callable]): Called on every submodule, each folds what it
+            knows of that module's data flow and returns how many BNs. Default: ().
     """
     if model.training:
         raise ValueError('fuse_conv_bn needs the model in eval mode (call model.eval()): '

@@ -1,17 +1,10 @@
-"""Building blocks for converting official checkpoints into lrseg-mm state dicts.
+"""What the checkpoint converters of ``tools/model_converters`` share: reading a
+checkpoint's tensors, choosing the arch, counting a ResNet's blocks, checking that a state
+dict fits a key mapping exactly, applying it, and the converter command line.
 
-The checkpoint converters in ``tools/model_converters`` (ShelfNet-lw, Light-Weight
-RefineNet) each describe their model as a mapping from official keys to ours; what they share
-lives here: reading the tensors out of a checkpoint (:func:`unwrap_state_dict`) and choosing
-the arch (:func:`resolve_arch`), counting a ResNet's blocks per stage to tell variants apart
-(:func:`count_blocks`), checking that a state
-dict fits a mapping exactly (:func:`check_keys`), applying the mapping
-(:func:`apply_key_mapping`) and the command line that loads, converts and saves
-(:func:`run_converter_cli`).
-
-Norm layers are recognised by their ``running_var``: their ``num_batches_tracked`` buffer is
-accepted but never required in the source (InPlace-ABN and checkpoints older than PyTorch 0.4.1
-have none) and written as 0 where it is absent.
+Norm layers are recognised by their ``running_var``: their ``num_batches_tracked`` is
+accepted but never required in the source (InPlace-ABN and PyTorch < 0.4.1 have none) and
+written as 0 where it is absent.
 """
 import argparse
 import os
@@ -28,20 +21,13 @@ SHOWN_KEYS = 8  # how many missing / unknown keys an error message names
 
 
 def unwrap_state_dict(checkpoint, src: str = 'checkpoint') -> 'OrderedDict[str, torch.Tensor]':
-    """The tensors of a checkpoint, without wrapper or ``module.`` prefix.
+    """The tensors of a checkpoint, in order, without wrapper or ``module.`` prefix;
+    ValueError if it is not a dict of tensors.
 
     Args:
-        checkpoint: A state dict, bare or under ``state_dict`` or ``model`` (the first of the
-            two that holds a dict wins), keys with or without the ``module.`` prefix of
-            (Distributed)DataParallel.
+        checkpoint: A state dict, bare or under ``state_dict`` or ``model`` (the first that
+            holds a dict), keys with or without (Distributed)DataParallel's ``module.``.
         src: What the checkpoint is called in error messages (e.g. its path).
-
-    Returns:
-        The state dict, keys in their order with one leading ``module.`` removed.
-
-    Raises:
-        ValueError: If ``checkpoint`` is not a dict, or an entry of the state dict is not a
-            tensor (the message names the entry).
     """
     if not isinstance(checkpoint, dict):
         raise ValueError(f'{src}: expected a state dict, got {type(checkpoint).__name__}')
@@ -61,21 +47,14 @@ def unwrap_state_dict(checkpoint, src: str = 'checkpoint') -> 'OrderedDict[str, 
 def resolve_arch(checkpoint, arch: Optional[str], archs: Sequence[str],
                  detect_arch: Callable[[Mapping[str, torch.Tensor]], str]
                  ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
-    """A converter's input: the unwrapped state dict and the arch to convert it as.
+    """A converter's input: the unwrapped state dict and the arch to convert it as
+    (ValueError for an unknown arch).
 
     Args:
         checkpoint: As for :func:`unwrap_state_dict`.
         arch: The arch asked for; None to detect it.
         archs: The known archs, in the order the error message lists them.
-        detect_arch: Finds the arch from the unwrapped state dict (raising ValueError where
-            it cannot).
-
-    Returns:
-        The unwrapped state dict and the arch.
-
-    Raises:
-        ValueError: From :func:`unwrap_state_dict` or ``detect_arch``, or if the arch is not
-            one of ``archs``.
+        detect_arch: Finds the arch from the unwrapped state dict (or raises ValueError).
     """
     state = unwrap_state_dict(checkpoint)
     arch = arch or detect_arch(state)
@@ -85,17 +64,13 @@ def resolve_arch(checkpoint, arch: Optional[str], archs: Sequence[str],
 
 
 def count_blocks(state: Iterable[str], prefix: str = '', stages: int = 4) -> Tuple[int, ...]:
-    """The number of residual blocks in each stage of a torchvision-named ResNet.
-
-    A block counts when its ``{prefix}layer{stage}.{index}.conv1.weight`` is among the keys.
+    """The number of residual blocks (distinct ``{prefix}layer{stage}.{index}.conv1.weight``
+    keys) in each stage of a torchvision-named ResNet.
 
     Args:
         state: A state dict or its keys.
         prefix: What precedes ``layer1`` etc. in the keys, e.g. ``'backbone.'``.
         stages: How many stages (``layer1`` .. ``layer{stages}``) to count.
-
-    Returns:
-        The distinct block indices found per stage, ``(0, ...)`` for a stage without blocks.
     """
     keys = list(state)
     counts = []
@@ -106,26 +81,20 @@ def count_blocks(state: Iterable[str], prefix: str = '', stages: int = 4) -> Tup
 
 
 def _shown(keys: Sequence[str]) -> str:
+    """The first few keys, for a message."""
     return f'{list(keys[:SHOWN_KEYS])}{" ..." if len(keys) > SHOWN_KEYS else ""}'
 
 
 def check_keys(state: Mapping[str, torch.Tensor], mapping: Iterable[str], layout: str,
                dropped: Iterable[str] = ()) -> None:
-    """Check that a state dict has exactly the keys a conversion uses or drops.
-
-    ``num_batches_tracked`` of a norm (a key prefix with a ``running_var`` in ``mapping`` or
-    ``dropped``) may be present or not.
+    """Check that a state dict has exactly the keys a conversion maps or drops (a norm's
+    ``num_batches_tracked`` optional); a ValueError counts and names missing and unknown keys.
 
     Args:
         state: The (unwrapped) source state dict.
         mapping: The source keys the conversion maps (e.g. a mapping's keys).
         layout: The expected layout's name, for the message (``'official ShelfNet18-lw'``).
         dropped: Source keys that may be in ``state`` and are not converted.
-
-    Raises:
-        ValueError: If a key of ``mapping`` is missing from ``state`` or ``state`` has a key
-            that is neither mapped, dropped nor an optional ``num_batches_tracked``; the
-            message counts both and names the first few of each.
     """
     mapped, dropped = list(mapping), set(dropped)
     norms = {k[:-len(RUNNING_VAR)] for k in (*mapped, *dropped) if k.endswith(RUNNING_VAR)}
@@ -142,25 +111,15 @@ def apply_key_mapping(
         state: Mapping[str, torch.Tensor], mapping: Mapping[str, str],
         transform: Optional[Callable[[str, torch.Tensor], torch.Tensor]] = None
 ) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename (and optionally transform) the tensors of a state dict.
-
-    Each norm's ``num_batches_tracked`` follows its ``running_var``: copied from the source
-    where it is there, a long 0 where not. Run :func:`check_keys` first for a message that
-    names every missing key.
+    """Our state dict: the tensors of ``state`` renamed (and optionally transformed), each
+    norm's ``num_batches_tracked`` following its ``running_var`` (0 where absent). KeyError
+    for a missing key (run :func:`check_keys` first), ValueError if two map to one key.
 
     Args:
         state: The source state dict; it is not changed.
         mapping: Source key -> our key, in the order the result should have.
         transform: Called with the source key and tensor, returns our tensor; default: a
             clone of the source tensor.
-
-    Returns:
-        Our state dict, new tensors only (none shares storage with ``state`` unless
-        ``transform`` returns the source tensor).
-
-    Raises:
-        KeyError: If a key of ``mapping`` is not in ``state``.
-        ValueError: If two source keys map to the same key of ours.
     """
     out = OrderedDict()
     for src, dst in mapping.items():
@@ -182,11 +141,9 @@ def run_converter_cli(convert: Callable[[dict, Optional[str]], Tuple[dict, str]]
                       model_name: Callable[[str], str],
                       arch_help: str = 'variant (default: found from the keys)',
                       argv: Optional[Sequence[str]] = None) -> None:
-    """The command line ``SRC DST [--arch ARCH]`` of a checkpoint converter.
-
-    Loads SRC (path or URL) with mmengine's ``CheckpointLoader``, converts it and saves
-    ``dict(state_dict=..., meta=dict(converted_from=SRC, arch=model_name(arch)))`` to DST,
-    creating DST's folder.
+    """The command line ``SRC DST [--arch ARCH]`` of a checkpoint converter: loads SRC (path
+    or URL) with mmengine's ``CheckpointLoader``, converts it and saves
+    ``dict(state_dict=..., meta=dict(converted_from=SRC, arch=model_name(arch)))`` to DST.
 
     Args:
         convert: Takes the unwrapped source state dict and the ``--arch`` value (None when
@@ -197,7 +154,6 @@ def run_converter_cli(convert: Callable[[dict, Optional[str]], Tuple[dict, str]]
         arch_help: The ``--help`` text of ``--arch``.
         argv: The arguments; default ``sys.argv[1:]``.
     """
-    # imported here so that the rest of the module needs nothing beyond torch
     from mmengine.runner import CheckpointLoader
 
     parser = argparse.ArgumentParser(description=description)

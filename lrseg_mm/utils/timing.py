@@ -1,11 +1,21 @@
-"""The project's one timer: callables timed round-robin, and the paired ratio of two.
+"""The project's one timer: what is timed (:class:`InferenceRunner`), the round-robin timer
+(:func:`round_robin`) and the statistics of its times.
 
-``tools/benchmark.py`` times one model with :func:`round_robin`, the scripts of
-``benchmarks/`` several at once. Every round calls each callable once, in a freshly shuffled
-order, so that load from other processes hits them alike; each call is timed as wall time
-and as this process's CPU time (with one torch thread, what the call costs an idle core).
-``torch.utils.benchmark.Timer`` times one statement at a time, in wall time only, so it can
-neither pair the rounds of several models nor give CPU time; its place is a single kernel.
+``tools/benchmark.py`` times one model, the scripts of ``benchmarks/`` several at once.
+Every round calls each callable once, in a freshly shuffled order, so that load from other
+processes hits them alike; each call is timed as wall time and as this process's CPU time
+(with one torch thread, what the call costs an idle core). ``torch.utils.benchmark.Timer``
+times one statement at a time, in wall time only, so it can neither pair the rounds of
+several models nor give CPU time.
+
+What :class:`InferenceRunner` times is one call on a fixed random batch already on the
+device, between two synchronisations, of one of :data:`MODES`:
+
+* ``'logits'``: ``model.encode_decode(img, metas)``, the network plus the resize of the
+  logits to the input size (what the ONNX export contains);
+* ``'predict'``: ``model.predict``, the toolbox's inference as its ``benchmark.py`` times it
+  (adds argmax and packing, follows ``test_cfg`` such as sliding windows);
+* ``'tensor'``: ``model(img, mode='tensor')``, the raw head output at the head's stride.
 """
 import math
 import os
@@ -13,20 +23,168 @@ import platform
 import random
 import statistics
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
+
+MODES = ('logits', 'predict', 'tensor')
+
+# mmseg's tools/analysis_tools/benchmark.py: 200 batches of one image, the first 5 untimed.
+TOOLBOX_TOTAL_ITERS = 200
+TOOLBOX_WARMUP = 5
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CPU ops are synchronous)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _inference_function(model: nn.Module, mode: str, shape: Tuple[int, int],
+                        batch_size: int) -> Callable[[torch.Tensor], object]:
+    """The function of one of :data:`MODES` for a segmentor and an unpadded batch shape."""
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                  padding_size=[0, 0, 0, 0]) for _ in range(batch_size)]
+    if mode == 'logits':
+        if not hasattr(model, 'encode_decode'):
+            raise ValueError(f"mode 'logits' needs an EncoderDecoder-style segmentor; "
+                             f'{type(model).__name__} has no encode_decode')
+        return lambda img: model.encode_decode(img, metas)
+    if mode == 'tensor':
+        return lambda img: model(img, mode='tensor')
+    from mmseg.structures import SegDataSample
+    samples = [SegDataSample(metainfo=meta) for meta in metas]
+    return lambda img: model(img, samples, mode='predict')
+
+
+def _cuda_graph(fn: Callable, example: torch.Tensor, warmup: int = 3) -> Callable:
+    """``fn`` captured once as a CUDA graph: a call copies its input into the static
+    buffer and replays (the output tensor is overwritten by the next call)."""
+    static_input = example.clone()
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream), torch.no_grad():
+        for _ in range(warmup):  # lazy initialisations must not happen inside capture
+            fn(static_input)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.no_grad():
+        static_output = fn(static_input)
+
+    def replay(img: torch.Tensor):
+        static_input.copy_(img)
+        graph.replay()
+        return static_output
+
+    return replay
+
+
+def _compiled_with_freezing(fn: Callable) -> Callable:
+    """``torch.compile(fn)`` run under Inductor's ``freezing`` (read at each compilation,
+    which happens inside a call; ``options=`` did not turn it on)."""
+    import torch._inductor.config as inductor_config
+    compiled = torch.compile(fn)
+
+    def call(*args):
+        with inductor_config.patch(freezing=True):
+            return compiled(*args)
+
+    return call
+
+
+@dataclass
+class InferenceRunner:
+    """One synchronised inference call of a segmentor on a fixed random batch.
+
+    Building the runner puts the model in eval mode and on the device and applies the
+    precision/layout options; each call runs one inference between two device
+    synchronisations and returns its output (for :func:`round_robin`).
+
+    Args:
+        model (nn.Module): Segmentor (moved and converted in place).
+        shape (tuple[int, int]): Input (H, W).
+        batch_size (int): Images per call. Default: 1.
+        device (str): 'cpu' or 'cuda' (or 'cuda:N'). Default: 'cpu'.
+        mode (str): One of :data:`MODES`. Default: 'logits'.
+        fp16 (bool): Half-precision weights and input. Default: False.
+        channels_last (bool): Channels-last weights and input. Default: False.
+        cuda_graph (bool): Capture the call once and replay it (CUDA; modes 'logits' and
+            'tensor'). Default: False.
+        compiled (bool): ``torch.compile`` (Inductor) with ``freezing`` on, which folds
+            eval-mode BN into the convolutions; the first call compiles. Not with mode
+            'predict'. Default: False.
+        seed (int): Seed of the random input. Default: 0.
+    """
+    model: nn.Module
+    shape: Tuple[int, int]
+    batch_size: int = 1
+    device: str = 'cpu'
+    mode: str = 'logits'
+    fp16: bool = False
+    channels_last: bool = False
+    cuda_graph: bool = False
+    compiled: bool = False
+    seed: int = 0
+    fn: Callable = field(init=False, repr=False)
+    inputs: torch.Tensor = field(init=False, repr=False)
+
+    def __post_init__(self):
+        h, w = self.shape
+        if h < 1 or w < 1:
+            raise ValueError(f'input shape must be positive, got {self.shape}')
+        if self.batch_size < 1:
+            raise ValueError(f'batch size must be >= 1, got {self.batch_size}')
+        if str(self.device).split(':')[0] not in ('cpu', 'cuda'):
+            raise ValueError(f'device must be cpu or cuda, got {self.device!r}')
+        self.device = torch.device(self.device)
+        if self.device.type == 'cuda' and not torch.cuda.is_available():
+            raise ValueError('--device cuda was asked for but CUDA is not available')
+        if self.compiled and (self.cuda_graph or self.mode == 'predict'):
+            raise ValueError("torch.compile needs mode 'logits' or 'tensor' and no CUDA-graph "
+                             "replay of ours (Inductor's mode='reduce-overhead' has its own)")
+        if self.cuda_graph and self.device.type != 'cuda':
+            raise ValueError('CUDA-graph replay needs --device cuda')
+        if self.cuda_graph and self.mode == 'predict':
+            raise ValueError("CUDA-graph replay needs a pure tensor function: use mode "
+                             "'logits' or 'tensor', not 'predict'")
+        if self.fp16 and self.device.type == 'cpu':
+            warnings.warn('fp16 on CPU runs, but CPU half-precision kernels are slow '
+                          'emulations; it is not a deployment setting')
+        model = self.model.to(self.device).eval()
+        if self.fp16:
+            model = model.half()
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        if self.channels_last:
+            model = model.to(memory_format=layout)
+        inputs = torch.randn(self.batch_size, 3, h, w,
+                             generator=torch.Generator().manual_seed(self.seed))
+        self.inputs = inputs.to(self.device, torch.float16 if self.fp16 else torch.float32
+                                ).contiguous(memory_format=layout)
+        fn = _inference_function(model, self.mode, (h, w), self.batch_size)
+        if self.compiled:
+            fn = _compiled_with_freezing(fn)
+        self.fn = _cuda_graph(fn, self.inputs) if self.cuda_graph else fn
+
+    def __call__(self):
+        _synchronize(self.device)
+        with torch.no_grad():
+            output = self.fn(self.inputs)
+        _synchronize(self.device)
+        return output
 
 
 def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
-    """Median over rounds of ``numerator[r] / denominator[r]``.
+    """Median over rounds of ``numerator[r] / denominator[r]``: for two models timed in the
+    same rounds, each round's pair saw the same background load, which the ratio cancels.
 
-    For two models timed in the same rounds of :func:`round_robin`: each round's pair saw
-    the same background load, so the per-round ratio cancels most of it.
-
-    Raises:
-        ValueError: If the series differ in length or are empty.
+    Args:
+        numerator (Sequence[float]): Per-round times of one model.
+        denominator (Sequence[float]): Per-round times of the other, as many.
     """
     if len(numerator) != len(denominator) or not numerator:
         raise ValueError(f'paired_ratio needs two equally long, non-empty series, got '
@@ -74,7 +232,7 @@ def round_robin(calls: Dict[str, Callable[[], object]],
 
     Args:
         calls (dict[str, callable]): Name -> argument-less callable; one that runs on a GPU
-            synchronises the device itself (as ``InferenceRunner`` does).
+            synchronises the device itself (as :class:`InferenceRunner` does).
         rounds (int): Timed rounds at most (>= 1).
         warmup (int): Untimed rounds first (>= 0). Default: 0.
         budget_s (float, optional): Stop after this many seconds of timed rounds, once
@@ -85,9 +243,6 @@ def round_robin(calls: Dict[str, Callable[[], object]],
             instead of ending the measurement. Default: False.
         progress (bool): Show a tqdm bar with the running median. Default: False.
         desc (str): Label of the bar.
-
-    Returns:
-        RoundRobinTimes: Per-call seconds of the timed rounds.
     """
     if rounds < 1 or warmup < 0:
         raise ValueError(f'need rounds >= 1 and warmup >= 0, got {rounds} and {warmup}')
@@ -129,14 +284,13 @@ def round_robin(calls: Dict[str, Callable[[], object]],
 
 
 def latency_stats(seconds: Sequence[float], batch_size: int = 1) -> dict:
-    """Statistics of per-call latencies given in seconds: ``iters``, ``mean_ms``,
-    ``median_ms``, ``std_ms`` (sample, n - 1; 0 for one call), ``min_ms``, ``fps`` (images
-    per second at the mean latency, the toolbox's definition), ``fps_median`` and
-    ``times_ms``.
+    """Statistics of per-call latencies: ``iters``, ``mean_ms``, ``median_ms``, ``std_ms``
+    (sample, n - 1; 0 for one call), ``min_ms``, ``fps`` (images per second at the mean
+    latency, the toolbox's definition), ``fps_median`` and ``times_ms``.
 
-    Raises:
-        ValueError: If there are no times, a time is not a positive finite number, or the
-            batch size is not positive.
+    Args:
+        seconds (Sequence[float]): Positive, finite per-call times in seconds.
+        batch_size (int): Images per call (>= 1). Default: 1.
     """
     if not seconds:
         raise ValueError('latency_stats needs at least one timed call')
@@ -149,28 +303,20 @@ def latency_stats(seconds: Sequence[float], batch_size: int = 1) -> dict:
     mean, median = statistics.fmean(ms), statistics.median(ms)
     return dict(batch_size=batch_size, iters=len(ms), mean_ms=mean, median_ms=median,
                 std_ms=statistics.stdev(ms) if len(ms) > 1 else 0.0, min_ms=min(ms),
-                fps=fps_from_latency(mean, batch_size),
-                fps_median=fps_from_latency(median, batch_size), times_ms=ms)
-
-
-def fps_from_latency(latency_ms: float, batch_size: int = 1) -> float:
-    """Images per second of calls taking ``latency_ms`` each on ``batch_size`` images."""
-    if not latency_ms > 0:
-        raise ValueError(f'latency must be positive, got {latency_ms} ms')
-    return batch_size * 1e3 / latency_ms
+                fps=batch_size * 1e3 / mean, fps_median=batch_size * 1e3 / median,
+                times_ms=ms)
 
 
 def toolbox_fps(seconds: Sequence[float]) -> float:
-    """FPS as mmseg's ``benchmark.py`` computes it from the timed calls (warm-up excluded,
-    batch size 1): calls / their total time."""
+    """FPS as mmseg's ``benchmark.py`` computes it from the ``seconds`` of the timed calls
+    (warm-up excluded, batch size 1): calls / their total time."""
     if not seconds:
         raise ValueError('toolbox_fps needs at least one timed call')
     return len(seconds) / sum(seconds)
 
 
 def cpu_model_name() -> str:
-    """The CPU's model string from /proc/cpuinfo (the platform's name where there is none),
-    printed by every benchmark so that figures say on which CPU they were taken."""
+    """The CPU's model string from /proc/cpuinfo (the platform's name where there is none)."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
@@ -182,7 +328,8 @@ def cpu_model_name() -> str:
 
 
 def device_description(device: str = 'cpu') -> str:
-    """The GPU's name, or the CPU's with its core count and torch's thread count."""
+    """The GPU's name for a ``device`` 'cuda[:N]', else the CPU's with its core count and
+    torch's thread count."""
     if str(device).startswith('cuda'):
         return f'{torch.cuda.get_device_name(torch.device(device))} (CUDA {torch.version.cuda})'
     return (f'{cpu_model_name()} ({os.cpu_count()} cores, torch threads: '

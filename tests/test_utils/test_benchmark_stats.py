@@ -1,4 +1,4 @@
-"""lrseg_mm.utils.benchmark and timing: latency statistics, FPS arithmetic, runners."""
+"""lrseg_mm.utils.timing: latency statistics, FPS arithmetic, inference runners."""
 import copy
 import statistics
 
@@ -6,8 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from lrseg_mm.utils import (InferenceRunner, fps_from_latency, latency_stats, round_robin,
-                            toolbox_fps)
+from lrseg_mm.utils import InferenceRunner, latency_stats, round_robin, toolbox_fps
 
 
 def test_latency_statistics_by_hand():
@@ -31,11 +30,7 @@ def test_latency_statistics_reject_bad_input(times, batch):
         latency_stats(times, batch)
 
 
-def test_fps_and_toolbox_fps():
-    assert fps_from_latency(40.0) == pytest.approx(25.0)
-    assert fps_from_latency(40.0, batch_size=4) == pytest.approx(100.0)
-    with pytest.raises(ValueError, match='positive'):
-        fps_from_latency(0.0)
+def test_toolbox_fps():
     # mmseg benchmark.py: drop the warm-up calls, FPS = timed calls / their total time.
     assert toolbox_fps([0.5] * 195) == pytest.approx(195 / (195 * 0.5))
     with pytest.raises(ValueError, match='at least one'):
