@@ -21,6 +21,13 @@ Profiler times include the profiler's own overhead: read the shares, not the abs
 Run ``python -m benchmarks.cpu_profile [--threads 1] [--write]``; ``--write`` replaces the
 ``cpu-profile-cpu`` section of BENCHMARKS.md.
 """
+"""Where LRNNet's CPU time goes, next to its peers': the self time of each operator of the
+``logits`` function at 512x1024, grouped into categories, in eager PyTorch (``torch.profiler``;
+as built and with BN folded), OpenVINO (per-node counters; float32 and INT8 graphs) and ONNX
+Runtime (session profiler), with the convolutions' throughput (see BENCHMARKS.md).
+``python -m benchmarks.cpu_profile [--threads 1] [--write]``; ``--write`` replaces the
+``cpu-profile-cpu`` section of BENCHMARKS.md. Profiler overhead inflates the ms: read the
+shares."""
 import argparse
 import collections
 import copy
@@ -29,14 +36,14 @@ import os
 import os.path as osp
 import tempfile
 
-import numpy as np
 import torch
 
-from lrseg_mm.apis import (SegmentorForExport, cached_export, load_segmentor,
-                           onnxruntime_session, openvino_compiled_model)
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.deploy import (SegmentorForExport, cached_export, onnxruntime_session,
+                             openvino_compiled_model, random_images)
 from lrseg_mm.utils import count_macs, device_description, fuse_conv_bn
 from .peers import ENTRY, PEER_FUSERS, REPO, int8_graph
-from .sections import write_section
+from .sections import markdown_table, write_section
 
 SECTION = 'cpu-profile-cpu'
 SHAPE = (512, 1024)
@@ -47,8 +54,7 @@ CATEGORIES = ('conv', 'batch norm', 'layout', 'elementwise', 'resize', 'other')
 ATEN = {
     'conv': ('convolution', 'conv2d', 'conv_depthwise', 'addmm', 'bmm', 'mm', 'matmul'),
     'batch norm': ('batch_norm', ),
-    'layout': ('cat', 'copy_', 'clone', 'channel_shuffle', 'contiguous', 'pad',
-               'constant_pad'),
+    'layout': ('cat', 'copy_', 'clone', 'channel_shuffle', 'contiguous', 'pad', 'constant_pad'),
     'elementwise': ('add', 'relu', 'clamp', 'maximum', 'mul', 'sigmoid', 'prelu', 'div',
                     'threshold', 'hardtanh', 'softmax', 'sub', 'max_pool', 'avg_pool',
                     'adaptive_avg_pool', 'mean', 'norm'),
@@ -77,25 +83,18 @@ OPENVINO = {
 }
 
 
-def aten_category(name: str) -> str:
-    op = name.split('::')[-1]
-    return next((c for c, keys in ATEN.items() if any(k in op for k in keys)), 'other')
-
-
-def openvino_category(node_type: str) -> str:
-    return next((c for c, types in OPENVINO.items() if node_type in types), 'other')
-
-
-def onnxruntime_category(op_type: str) -> str:
-    return next((c for c, types in ONNXRUNTIME.items() if op_type in types), 'other')
-
-
-def _input(shape):
-    return np.random.default_rng(0).standard_normal((1, 3, *shape)).astype(np.float32)
+def category(table: dict, name: str) -> str:
+    """The category of an operator ``name`` in ``table`` (:data:`ONNXRUNTIME`,
+    :data:`OPENVINO`: node types; :data:`ATEN`: substrings of the ATen name)."""
+    if table is ATEN:
+        op = name.split('::')[-1]
+        return next((c for c, keys in ATEN.items() if any(k in op for k in keys)), 'other')
+    return next((c for c, types in table.items() if name in types), 'other')
 
 
 def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
-    """Self CPU ms per call and category of the ``logits`` function."""
+    """Self CPU ms per call and category of the ``logits`` function of ``model``, profiled
+    over ``calls`` calls at ``shape``."""
     from torch.profiler import ProfilerActivity, profile
     forward = SegmentorForExport(model.eval())
     x = torch.randn(1, 3, *shape)
@@ -106,27 +105,29 @@ def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
                 forward(x)
     spent = collections.Counter()
     for event in prof.key_averages():
-        spent[aten_category(event.key)] += event.self_cpu_time_total / 1e3 / calls
+        spent[category(ATEN, event.key)] += event.self_cpu_time_total / 1e3 / calls
     return dict(spent)
 
 
 def openvino_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE) -> dict:
-    """OpenVINO per-node ms per call and category (performance counters)."""
+    """OpenVINO per-node ms per call and category (performance counters) of a graph, over
+    ``calls`` calls at ``shape`` on ``threads`` threads."""
     request = openvino_compiled_model(model_file, threads, profile=True).create_infer_request()
-    x = _input(shape)
+    x = random_images(1, shape).numpy()
     request.infer({0: x})
     spent = collections.Counter()
     for _ in range(calls):
         request.infer({0: x})
         for node in request.profiling_info:
-            spent[openvino_category(node.node_type)] += node.real_time.total_seconds() * 1e3
+            spent[category(OPENVINO, node.node_type)] += node.real_time.total_seconds() * 1e3
     return {k: v / calls for k, v in spent.items()}
 
 
 def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE) -> dict:
-    """ONNX Runtime per-node ms per call and category (its session profiler)."""
+    """ONNX Runtime per-node ms per call and category (its session profiler) of a graph,
+    over ``calls`` calls at ``shape`` on ``threads`` threads."""
     session = onnxruntime_session(model_file, threads, profile=True)
-    feed = {session.get_inputs()[0].name: _input(shape)}
+    feed = {session.get_inputs()[0].name: random_images(1, shape).numpy()}
     for _ in range(calls + 1):
         session.run(None, feed)
     trace = session.end_profiling()
@@ -139,33 +140,33 @@ def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHA
     for event in events:
         if (event.get('cat') == 'Node' and event['name'].endswith('_kernel_time')
                 and event['ts'] >= first_timed):
-            spent[onnxruntime_category(event['args']['op_name'])] += event['dur'] / 1e3
+            spent[category(ONNXRUNTIME, event['args']['op_name'])] += event['dur'] / 1e3
     return {k: v / calls for k, v in spent.items()}
 
 
-def row(name: str, spent: dict, last: str) -> str:
-    """A table row: total, each category's ms and share, then ``last``."""
+def row(name: str, spent: dict, last: str) -> list:
+    """The cells of a table row: ``name``, the total and each category's ms and share of
+    ``spent``, then ``last``."""
     total = sum(spent.values())
-    cells = [f'{spent.get(c, 0):.0f} ({100 * spent.get(c, 0) / total:.0f} %)'
-             for c in CATEGORIES]
-    return f'| {name} | {total:.0f} | ' + ' | '.join(cells) + f' | {last} |'
+    shares = [f'{spent.get(c, 0):.0f} ({100 * spent.get(c, 0) / total:.0f} %)' for c in CATEGORIES]
+    return [name, f'{total:.0f}', *shares, last]
 
 
 def conv_gflops(spent: dict, macs: float) -> str:
-    """2 x MACs / convolution time, GFLOP/s."""
+    """2 x ``macs`` / the convolution time of ``spent``, GFLOP/s."""
     return f'{2 * macs / spent["conv"] / 1e6:.0f}' if spent.get('conv') else '-'
 
 
-def _header(last: str) -> str:
-    return (f'| model | total ms | ' + ' | '.join(CATEGORIES) + f' | {last} |\n'
-            '|---|---:|' + '---:|' * (len(CATEGORIES) + 1))
+def _table(last: str, rows) -> str:
+    """A profile table whose last column is ``last``."""
+    return markdown_table(['model', 'total ms', *CATEGORIES, last], rows)
 
 
 def run(threads: int, deployed: bool = True, log=print) -> str:
-    """The profile tables in Markdown."""
+    """The profile tables in Markdown, at ``threads`` threads; ``deployed`` adds LRNNet's
+    exported graphs (OpenVINO, ONNX Runtime). Each table also goes to ``log``."""
     torch.set_num_threads(threads)
-    eager = [_header('conv GFLOP/s')]
-    models = {}
+    eager, models = [], {}
     for name in MODELS:
         model = load_segmentor(ENTRY[name].path, drop_auxiliary_heads=True)
         macs = count_macs(model, torch.randn(1, 3, *SHAPE)).macs
@@ -174,12 +175,12 @@ def run(threads: int, deployed: bool = True, log=print) -> str:
         for label, m in ((name, model), (f'{name}, BN folded', fused)):
             spent = eager_profile(m)
             eager.append(row(label, spent, conv_gflops(spent, macs)))
-            log(eager[-1])
+            log(' | '.join(eager[-1]))
         models[name] = model, macs
     text = [f'Measured on **{device_description("cpu")}**, {threads} thread(s), torch '
             f'{torch.__version__}, 512x1024, batch 1, random weights, `logits` function '
             '(network + resize to the input size). ms per call (profiler self time; shares '
-            'in brackets).', '', 'Eager PyTorch:', '', *eager]
+            'in brackets).', 'Eager PyTorch:', _table('conv GFLOP/s', eager)]
     if deployed:
         lrnnet, macs = models['LRNNet']
         with tempfile.TemporaryDirectory() as tmp:
@@ -189,22 +190,23 @@ def run(threads: int, deployed: bool = True, log=print) -> str:
                       'LRNNet INT8 (NNCF)': openvino_profile(int8_graph(fp32, 'openvino',
                                                                         SHAPE), threads)}
         fp32_total = sum(graphs['LRNNet fp32'].values())
-        ov_rows = [_header('non-conv share')] + [
-            row(name, spent, f'{(sum(spent.values()) - spent.get("conv", 0)) / fp32_total:.2f}')
-            for name, spent in graphs.items()]
-        text += ['', 'OpenVINO (performance counters; non-conv share = the graph\'s time '
-                 'outside convolutions and matrix products / the fp32 graph\'s total):', '',
-                 *ov_rows, '', 'ONNX Runtime (session profiler, kernel time per node; the '
-                 'eager rows above are the reference for backend / eager):', '',
-                 _header('conv GFLOP/s'), row('LRNNet fp32', ort_fp32,
-                                              conv_gflops(ort_fp32, macs))]
-        log('\n'.join(text[-len(ov_rows) - 6:]))
-    return '\n'.join(text)
+        text += ['OpenVINO (performance counters; non-conv share = the graph\'s time outside '
+                 'convolutions and matrix products / the fp32 graph\'s total):',
+                 _table('non-conv share', [
+                     row(name, spent, f'{(sum(spent.values()) - spent.get("conv", 0)) / fp32_total:.2f}')
+                     for name, spent in graphs.items()]),
+                 'ONNX Runtime (session profiler, kernel time per node; the eager rows above '
+                 'are the reference for backend / eager):',
+                 _table('conv GFLOP/s', [row('LRNNet fp32', ort_fp32,
+                                             conv_gflops(ort_fp32, macs))])]
+        log('\n\n'.join(text[-4:]))
+    return '\n\n'.join(text)
 
 
 def main(argv=None):
+    """Run the profile with the command line ``argv``; returns its Markdown."""
     parser = argparse.ArgumentParser(prog='python -m benchmarks.cpu_profile',
-                                     description=__doc__.split('\n')[0])
+                                     description="Where LRNNet's CPU time goes")
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-openvino', action='store_true',
                         help='eager PyTorch only (no exported graphs)')

@@ -1,24 +1,7 @@
-"""Peer table: our models against MMSegmentation 1.2.2's real-time zoo, measured in one run.
+"""Peer table: our models against MMSegmentation's real-time zoo, eager and deployed, timed
+round-robin in one run at the papers' resolutions (see BENCHMARKS.md)::
 
-For every model of :data:`benchmarks.peers.ENTRIES` (built by ``load_segmentor``: SyncBN ->
-BN, random weights, auxiliary heads removed) it reports parameters, multiply-adds and batch-1
-latency / FPS of whole-image inference (network + resize of the logits to the input size,
-``mode='logits'`` of ``lrseg_mm.utils.benchmark``) at the papers' resolutions: 512x1024 for
-Cityscapes models, 512x512 for VOC models. Everything is timed round-robin
-(``lrseg_mm.utils.round_robin``); medians over rounds are reported, and the ratio of each of
-our models to its peers (:data:`COMPARISONS`) is the median of the per-round ratios.
-
-On CPU each call is timed as wall time and as the process's CPU time (with one torch thread,
-CPU time is what the call costs an idle core); the compared models are also timed with BN
-folded, channels-last and under ``torch.compile``. On a GPU the variants are fp32, fp16 and
-fp16 with CUDA-graph replay, in wall time.
-
-Usage (from the repository root)::
-
-    python -m benchmarks.peer_table            # full run (~10 min on a 2-core CPU)
-    python -m benchmarks.peer_table --quick    # 2 timed rounds, to check the set-up
-    # every model also exported and run in ONNX Runtime and OpenVINO, LRNNet in INT8 too,
-    # at 1 and at 2 threads (one round-robin per thread count)
+    python -m benchmarks.peer_table [--quick]
     python -m benchmarks.peer_table --backends pytorch onnxruntime openvino --int8 --threads 1 2
 
 It writes the generated sections of BENCHMARKS.md, a plot of FPS against parameters
@@ -35,12 +18,13 @@ from typing import Dict, List, Optional
 
 import torch
 
-from lrseg_mm.apis import BACKENDS, build_backend, load_segmentor
+from lrseg_mm.apis import load_segmentor
+from lrseg_mm.deploy import BACKENDS, build_backend, cached_export, random_images
 from lrseg_mm.utils import (InferenceRunner, RoundRobinTimes, count_macs, count_parameters,
                             device_description, format_count, fuse_conv_bn, round_robin)
 from . import svn_vs_nonlocal
 from .peers import CITYSCAPES, ENTRIES, PEER_FUSERS, REPO, VOC, Entry, int8_graph, zoo_miou
-from .sections import write_section
+from .sections import markdown_table, write_section
 
 # Our models and the peers each is compared with.
 COMPARISONS = [('LRNNet', 'ERFNet'), ('LRNNet', 'CGNet'), ('ShelfNet18-lw', 'BiSeNetV1-R18'),
@@ -51,12 +35,14 @@ INT8_MODELS = ('LRNNet', )
 LABEL = {'fp32': 'pytorch', 'fp32-fused': 'pytorch, BN folded', 'fp32-cl': 'channels-last',
          'fp32-compiled': 'torch.compile'}
 GROUPS = (('Cityscapes models, 512x1024', CITYSCAPES), ('VOC models, 512x512', VOC))
+CPU_EXTRAS = ('fp32-fused', 'fp32-cl', 'fp32-compiled')
 
 
 def eager_variants(device: str, entry: Entry) -> List[str]:
-    """Eager variants of a model: 'fp32' always; on CPU the compared models also
-    'fp32-fused' (BN folded), 'fp32-cl' (channels-last) and, for :data:`COMPILED_MODELS`,
-    'fp32-compiled' (Inductor with freezing); on a GPU 'fp16' and 'fp16+graph'."""
+    """Eager variants of the model of ``entry`` on ``device``: 'fp32' always; on CPU the
+    compared models also 'fp32-fused' (BN folded), 'fp32-cl' (channels-last) and, for
+    :data:`COMPILED_MODELS`, 'fp32-compiled' (Inductor with freezing); on a GPU 'fp16' and
+    'fp16+graph'."""
     if device == 'cuda':
         return ['fp32', 'fp16', 'fp16+graph']
     if entry.name not in COMPARED:
@@ -65,7 +51,8 @@ def eager_variants(device: str, entry: Entry) -> List[str]:
         ['fp32-compiled'] if entry.name in COMPILED_MODELS else [])
 
 
-def eager_runner(model, entry: Entry, device: str, variant: str) -> InferenceRunner:
+def _eager_runner(model, entry: Entry, device: str, variant: str) -> InferenceRunner:
+    """The timed call of one eager variant (on a copy of the model)."""
     model = copy.deepcopy(model)
     if variant == 'fp32-fused':
         fuse_conv_bn(model, extra_fusers=PEER_FUSERS)
@@ -75,11 +62,9 @@ def eager_runner(model, entry: Entry, device: str, variant: str) -> InferenceRun
                            compiled=variant.endswith('-compiled'))
 
 
-def backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_dir: str,
-                  log=print) -> dict:
-    """Callables running a model's exported graph (and its INT8 graph for
-    :data:`INT8_MODELS` with ``int8``) on each non-PyTorch backend."""
-    from lrseg_mm.apis import cached_export
+def _backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_dir: str,
+                   log=print) -> dict:
+    """Timed calls of the exported graph (and INT8 graph) on each non-PyTorch backend."""
     calls = {}
     deployed = [b for b in backends if b != 'pytorch']
     if not deployed:
@@ -89,8 +74,7 @@ def backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_
     except Exception as exc:
         log(f'{entry.name}: export failed ({exc!r}); no backend columns')
         return calls
-    inputs = torch.randn(1, 3, *entry.shape, generator=torch.Generator().manual_seed(0))
-    inputs = inputs.numpy()
+    inputs = random_images(1, entry.shape).numpy()
     for backend in deployed:
         graphs = {backend: fp32}
         if int8 and entry.name in INT8_MODELS:
@@ -110,9 +94,11 @@ def backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_
 def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: int = 1,
             int8: bool = False, onnx_dir: Optional[str] = None, log=print,
             eager: Optional[List[str]] = None) -> dict:
-    """Build every model, count parameters/MACs and make its timed callables: the eager
-    variants of :func:`eager_variants` (only those in ``eager`` when given) with 'pytorch'
-    among ``backends``, and the exported graph on each other backend.
+    """Build every model of ``entries``, count parameters/MACs and make its timed calls on
+    ``device``: the eager variants of :func:`eager_variants` (only those in ``eager`` when
+    given) with 'pytorch' among ``backends``, and the exported graph (cached in ``onnx_dir``;
+    with ``int8`` also the INT8 graph of :data:`INT8_MODELS`) on each other backend at
+    ``threads`` threads. Progress and failures go to ``log``.
 
     Returns:
         dict: Name -> ``{'entry', 'params', 'macs', 'calls': {variant: callable}}``.
@@ -137,10 +123,10 @@ def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: 
             if eager is not None and variant not in eager:
                 continue
             try:
-                calls[variant] = eager_runner(model, entry, device, variant)
+                calls[variant] = _eager_runner(model, entry, device, variant)
             except Exception as exc:
                 log(f'{entry.name} {variant}: not measured ({exc!r})')
-        calls.update(backend_calls(model, entry, backends, threads, int8, onnx_dir, log))
+        calls.update(_backend_calls(model, entry, backends, threads, int8, onnx_dir, log))
         prepared[entry.name] = dict(entry=entry, params=count_parameters(model), macs=macs,
                                     calls=calls)
         log(f'{entry.name}: {format_count(count_parameters(model))} params, '
@@ -151,7 +137,9 @@ def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: 
 
 def measure(prepared: dict, rounds: int, warmup: int, budget_s: Optional[float],
             log=print) -> RoundRobinTimes:
-    """One round-robin over every model and variant (keys ``'<model>|<variant>'``)."""
+    """One round-robin (keys ``'<model>|<variant>'``) over the calls of :func:`prepare`:
+    at most ``rounds`` after ``warmup``, stopping after ``budget_s`` seconds; a call that
+    fails is dropped and named to ``log``."""
     calls = {f'{name}|{variant}': call for name, item in prepared.items()
              for variant, call in item['calls'].items()}
     times = round_robin(calls, rounds, warmup, budget_s, drop_failures=True, progress=True,
@@ -163,7 +151,9 @@ def measure(prepared: dict, rounds: int, warmup: int, budget_s: Optional[float],
 
 def summarise(prepared: dict, times: RoundRobinTimes, clock: str) -> dict:
     """Rows of the table and the paired ratios of :data:`COMPARISONS` (and, deployed, of
-    LRNNet's backends to eager PyTorch and of its INT8 graphs to float32)."""
+    LRNNet's backends to eager PyTorch and of its INT8 graphs to float32), from the
+    calls of :func:`prepare` and their ``times``; ``clock`` ('cpu' or 'wall') gives
+    ``ratio``."""
     rows = {}
     for key in times.wall:
         name, variant = key.split('|')
@@ -192,11 +182,13 @@ def summarise(prepared: dict, times: RoundRobinTimes, clock: str) -> dict:
 
 
 def _ms(variant: Optional[dict], key: str, fmt: str = '.0f') -> str:
+    """A figure of a measured variant, '-' where it was not measured."""
     return '-' if variant is None else format(variant[key], fmt)
 
 
 def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
-    """The peer table, the compared models' variants and the ratios, in Markdown."""
+    """The peer table, the compared models' variants and the ratios of a
+    :func:`summarise` on ``device``, in Markdown, linking the plot ``plot_name``."""
     rows, cpu = summary['rows'], device == 'cpu'
     lines = [
         f"Measured on {device_description(device)}; torch {torch.__version__}; "
@@ -208,42 +200,34 @@ def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
         'reported** by the paper (ours) or the mmseg model zoo (others), on the split named '
         '- not measured here.', '']
     shown = ['fp32'] if cpu else ['fp32', 'fp16', 'fp16+graph']
+    columns = ['CPU ms', 'FPS', 'wall ms'] if cpu else [f'{v} {c}' for v in shown
+                                                         for c in ('ms', 'FPS')]
+    cells = [('cpu_ms', '.0f'), ('fps_cpu', '.2f'), ('wall_ms', '.0f')] if cpu else \
+        [('wall_ms', '.2f'), ('fps_wall', '.1f')]
     for title, shape in GROUPS:
         group = sorted((r for r in rows.values() if tuple(r['shape']) == shape),
                        key=lambda r: r['variants'].get('fp32', {}).get(
                            'cpu_ms' if cpu else 'wall_ms', float('inf')))
-        if not group:
-            continue
-        header = ' CPU ms | FPS | wall ms |' if cpu else ''.join(f' {v} ms | {v} FPS |'
-                                                                 for v in shown)
-        lines += [f'#### {title}', '', f'| model | params | MACs |{header} reported mIoU |',
-                  '|---|---:|---:|' + '---:|' * header.count('|') + '---|']
-        for r in group:
-            cells = (f"| {'**' + r['name'] + '** (ours)' if r['ours'] else r['name']} | "
-                     f"{format_count(r['params'])} | {format_count(r['macs'])} |")
-            for v in shown:
-                m = r['variants'].get(v)
-                cells += (f" {_ms(m, 'cpu_ms')} | {_ms(m, 'fps_cpu', '.2f')} | "
-                          f"{_ms(m, 'wall_ms')} |" if cpu else
-                          f" {_ms(m, 'wall_ms', '.2f')} | {_ms(m, 'fps_wall', '.1f')} |")
-            miou = f"{r['miou']:.1f} ({r['miou_source']})" if r['miou'] is not None else 'n/a'
-            lines.append(cells + f' {miou} |')
-        lines.append('')
-    extra = ['fp32-fused', 'fp32-cl', 'fp32-compiled']
-    compared = [r for r in rows.values() if cpu and any(v in r['variants'] for v in extra)]
+        if group:
+            lines += [f'#### {title}', '', markdown_table(
+                ['model', 'params', 'MACs', *columns, 'reported mIoU'],
+                [[f"**{r['name']}** (ours)" if r['ours'] else r['name'],
+                  format_count(r['params']), format_count(r['macs'])]
+                 + [_ms(r['variants'].get(v), k, f) for v in shown for k, f in cells]
+                 + [f"{r['miou']:.1f} ({r['miou_source']})" if r['miou'] is not None
+                    else 'n/a'] for r in group], align='l' + 'r' * (2 + len(columns)) + 'l'),
+                '']
+    compared = [r for r in rows.values() if cpu and any(v in r['variants'] for v in CPU_EXTRAS)]
     if compared:
         lines += ['#### Compared models under inference transforms (CPU ms, medians)', '',
                   '`pytorch, BN folded`: eval-mode BN folded into the convolutions '
                   '(`lrseg_mm.utils.fuse_conv_bn`, same outputs up to float rounding); '
                   '`channels-last`: weights and input in channels-last memory format; '
                   '`torch.compile`: Inductor with freezing. Each is applied to every model '
-                  'of the column alike.', '',
-                  '| model | ' + ' | '.join(LABEL[v] for v in ['fp32'] + extra) + ' |',
-                  '|---|' + '---:|' * (1 + len(extra))]
-        lines += [f"| {r['name']} | " + ' | '.join(_ms(r['variants'].get(v), 'cpu_ms')
-                                                    for v in ['fp32'] + extra) + ' |'
-                  for r in compared]
-        lines.append('')
+                  'of the column alike.', '', markdown_table(
+                      ['model'] + [LABEL[v] for v in ('fp32', ) + CPU_EXTRAS],
+                      [[r['name']] + [_ms(r['variants'].get(v), 'cpu_ms')
+                                      for v in ('fp32', ) + CPU_EXTRAS] for r in compared]), '']
     lines += [ratio_table(summary['ratios'], summary['clock'])]
     if plot_name:
         lines += ['', f'![FPS against parameters]({plot_name})']
@@ -251,39 +235,36 @@ def markdown(summary: dict, device: str, plot_name: Optional[str]) -> str:
 
 
 def ratio_table(ratios: List[dict], clock: str) -> str:
-    """Each of our models' latency over its peer's (medians of per-round ratios)."""
-    lines = [f'Latency ratios, ours / peer, medians of per-round ratios ({clock} time '
-             'first):', '', '| model | peer | variant | ratio, CPU time | ratio, wall time |',
-             '|---|---|---|---:|---:|']
-    lines += [f"| {r['model']} | {r['peer']} | {LABEL.get(r['variant'], r['variant'])} | "
-              f"{r['ratio_cpu']:.3f} | {r['ratio_wall']:.3f} |" for r in ratios]
-    return '\n'.join(lines)
+    """The ``ratios`` of a :func:`summarise` (medians of per-round ratios, ours / peer),
+    introduced as measured in ``clock`` time first."""
+    return f'Latency ratios, ours / peer, medians of per-round ratios ({clock} time first):' \
+        '\n\n' + markdown_table(
+            ['model', 'peer', 'variant', 'ratio, CPU time', 'ratio, wall time'],
+            [[r['model'], r['peer'], LABEL.get(r['variant'], r['variant']),
+              f"{r['ratio_cpu']:.3f}", f"{r['ratio_wall']:.3f}"] for r in ratios], align='lll')
 
 
 def deployment_markdown(runs: Dict[int, dict]) -> str:
-    """One column per variant and thread count (``runs``: threads -> summary), and the
-    ratios of each run."""
+    """One column per variant and thread count (``runs``: threads -> :func:`summarise`),
+    and the ratios of each run."""
     found = {v for s in runs.values() for r in s['rows'].values() for v in r['variants']}
     order = ['fp32', 'fp32-fused', 'fp32-compiled'] + [v for b in BACKENDS if b != 'pytorch'
                                                        for v in (b, f'{b}-int8')]
     variants = [v for v in order if v in found]
+    names = list(dict.fromkeys(n for s in runs.values() for n in s['rows']))
     lines = [
         f'Measured on {device_description("cpu").split(" (")[0]}; torch {torch.__version__}, '
         f'{versions()}. Batch 1, random input, `logits` graph (network + resize to the input '
-        'size) exported once per model by `lrseg_mm.apis.export_onnx` (static shape) and run '
-        "the same way for every model; INT8: each backend's own post-training quantisation, "
-        'calibrated on random input (which does not change the speed): `onnxruntime-int8` = '
-        'ONNX Runtime static QDQ, per-channel weights; `openvino-int8` = NNCF. Medians over '
-        'round-robin rounds; ms = CPU time at 1 thread, wall time at more threads.', '',
-        '| model | ' + ' | '.join(f'{LABEL.get(v, v)}, {t} thr' for t in runs
-                                   for v in variants) + ' |',
-        '|---|' + '---:|' * (len(variants) * len(runs))]
-    names = list(dict.fromkeys(n for s in runs.values() for n in s['rows']))
-    for name in names:
-        cells = [_ms(s['rows'].get(name, {'variants': {}})['variants'].get(v),
-                     'cpu_ms' if t == 1 else 'wall_ms') for t, s in runs.items()
-                 for v in variants]
-        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        'size) exported once per model by `lrseg_mm.deploy.export_onnx` (static shape) and '
+        "run the same way for every model; INT8: each backend's own post-training "
+        'quantisation, calibrated on random input (which does not change the speed): '
+        '`onnxruntime-int8` = ONNX Runtime static QDQ, per-channel weights; `openvino-int8` = '
+        'NNCF. Medians over round-robin rounds; ms = CPU time at 1 thread, wall time at more '
+        'threads.', '', markdown_table(
+            ['model'] + [f'{LABEL.get(v, v)}, {t} thr' for t in runs for v in variants],
+            [[name] + [_ms(s['rows'].get(name, {'variants': {}})['variants'].get(v),
+                           'cpu_ms' if t == 1 else 'wall_ms')
+                       for t, s in runs.items() for v in variants] for name in names])]
     for threads, summary in runs.items():
         lines += ['', f'{threads} thread(s): ' + ratio_table(summary['ratios'],
                                                             summary['clock'])]
@@ -292,11 +273,12 @@ def deployment_markdown(runs: Dict[int, dict]) -> str:
 
 def versions() -> str:
     """Versions of the deployment runtimes that are installed."""
+    from importlib.metadata import PackageNotFoundError, version
     found = []
     for name in ('onnxruntime', 'openvino'):
         try:
-            found.append(f'{name} {__import__(name).__version__.split("-")[0]}')
-        except ImportError:
+            found.append(f'{name} {version(name)}')
+        except PackageNotFoundError:
             pass
     return ', '.join(found) or 'no deployment runtime'
 
@@ -329,7 +311,9 @@ def _place_labels(ax, points):
 
 
 def plot(summary: dict, device: str, path: str, device_name: Optional[str] = None) -> None:
-    """FPS against parameters, one panel per resolution, with the reported mIoU."""
+    """FPS against parameters of a :func:`summarise` on ``device``, one panel per
+    resolution, with the reported mIoU, written to ``path``; the title names
+    ``device_name`` (default: this machine's)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -365,42 +349,35 @@ def plot(summary: dict, device: str, path: str, device_name: Optional[str] = Non
 
 
 def parse_args(argv=None):
+    """The command line (``argv``: its arguments; default: ``sys.argv``)."""
     parser = argparse.ArgumentParser(prog='python -m benchmarks.peer_table',
                                      description='Peer table of real-time segmentors')
-    parser.add_argument('--quick', action='store_true',
-                        help='2 timed rounds after 1 warm-up round, no time budget')
-    parser.add_argument('--rounds', type=int, default=15, help='maximal timed rounds')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
-    parser.add_argument('--budget-s', type=float, default=300,
-                        help='stop timed rounds after this many seconds (at least 3 rounds)')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None)
-    parser.add_argument('--threads', type=int, nargs='+', default=[1],
-                        help='CPU threads of torch and the backends (default 1, see '
-                        'BENCHMARKS.md); several values: one round-robin per value')
-    parser.add_argument('--backends', nargs='+', choices=BACKENDS, default=['pytorch'],
-                        help="runtimes: 'pytorch' (eager; the default) and the exported "
-                        'graph in onnxruntime / openvino (one column each)')
-    parser.add_argument('--int8', action='store_true',
-                        help='with --backends: also time the INT8 graph of LRNNet')
-    parser.add_argument('--onnx-dir', default=None,
-                        help='where exported graphs are cached (default: a temporary folder)')
-    parser.add_argument('--no-extras', action='store_true',
-                        help='only fp32 for the compared models too (no BN-folded, '
-                        'channels-last or compiled columns)')
-    parser.add_argument('--eager-variants', nargs='+',
-                        choices=['fp32', 'fp32-fused', 'fp32-cl', 'fp32-compiled', 'fp16',
-                                 'fp16+graph'],
-                        help="eager PyTorch variants to measure (default: all of the "
-                        "device's; 'fp32' always for every model)")
-    parser.add_argument('--only', nargs='+',
-                        help='measure only these models (names); the full peer table, its '
-                        'plot and JSON are then left as they are, only the deployment '
-                        'section is written')
-    parser.add_argument('--no-svn', action='store_true', help='skip the SVN vs NL benchmark')
-    parser.add_argument('--output', default=osp.join(REPO, 'BENCHMARKS.md'))
-    parser.add_argument('--no-write', action='store_true', help='print, do not write files')
-    parser.add_argument('--replot', metavar='JSON',
-                        help='only redraw the plot from the JSON of an earlier run')
+    add = parser.add_argument
+    add('--quick', action='store_true', help='2 timed rounds after 1 warm-up, no time budget')
+    add('--rounds', type=int, default=15, help='maximal timed rounds')
+    add('--warmup', type=int, default=1, help='untimed rounds first')
+    add('--budget-s', type=float, default=300,
+        help='stop timed rounds after this many seconds (at least 3 rounds)')
+    add('--device', choices=['cpu', 'cuda'], default=None)
+    add('--threads', type=int, nargs='+', default=[1],
+        help='CPU threads of torch and the backends (default 1, see BENCHMARKS.md); several '
+        'values: one round-robin per value')
+    add('--backends', nargs='+', choices=BACKENDS, default=['pytorch'],
+        help="runtimes: 'pytorch' (eager; the default) and the exported graph in "
+        'onnxruntime / openvino (one column each)')
+    add('--int8', action='store_true', help='with --backends: also time the INT8 graph of LRNNet')
+    add('--onnx-dir', help='where exported graphs are cached (default: a temporary folder)')
+    add('--no-extras', action='store_true', help='only fp32 for the compared models too (no '
+        'BN-folded, channels-last or compiled columns)')
+    add('--eager-variants', nargs='+', choices=['fp32', *CPU_EXTRAS, 'fp16', 'fp16+graph'],
+        help="eager PyTorch variants to measure (default: all of the device's; 'fp32' always "
+        'for every model)')
+    add('--only', nargs='+', help='measure only these models (names); the full peer table, its '
+        'plot and JSON are then left as they are, only the deployment section is written')
+    add('--no-svn', action='store_true', help='skip the SVN vs NL benchmark')
+    add('--output', default=osp.join(REPO, 'BENCHMARKS.md'))
+    add('--no-write', action='store_true', help='print, do not write files')
+    add('--replot', metavar='JSON', help='only redraw the plot from the JSON of an earlier run')
     args = parser.parse_args(argv)
     args.device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if args.quick:
@@ -417,6 +394,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Run the benchmark with the command line ``argv``; returns the first run's summary."""
     args = parse_args(argv)
     suffix = 'cpu' if args.device == 'cpu' else 'gpu'
     plot_rel = f'benchmarks/fps_vs_params_{suffix}.png'
@@ -430,15 +408,14 @@ def main(argv=None):
     print(f'device: {device_description(args.device)}')
     onnx_dir = args.onnx_dir or tempfile.mkdtemp(prefix='peer_table_onnx_')
     runs = {}
-    for threads in args.threads:
+    for threads in args.threads:  # one round-robin per thread count
         torch.set_num_threads(threads)
         entries = [copy.copy(e) for e in ENTRIES if not args.only or e.name in args.only]
         prepared = prepare(entries, args.device, args.backends, threads, args.int8, onnx_dir,
                            eager=args.eager_variants)
         times = measure(prepared, args.rounds, args.warmup, args.budget_s)
-        clock = 'cpu' if threads == 1 and args.device == 'cpu' else 'wall'
-        runs[threads] = summarise(prepared, times, clock)
-        del prepared
+        runs[threads] = summarise(prepared, times, 'cpu' if threads == 1 and
+                                  args.device == 'cpu' else 'wall')
     summary = runs[args.threads[0]]
     torch.set_num_threads(args.threads[0])  # the main table describes the first run
     deployment = None
@@ -447,9 +424,9 @@ def main(argv=None):
         print(deployment)
     table = markdown(summary, args.device, None if args.no_write else plot_rel)
     print(table)
-    svn = None
-    if not args.no_svn:
-        svn = svn_vs_nonlocal.run(rounds=6 if args.quick else 10, device=args.device)
+    svn = None if args.no_svn else svn_vs_nonlocal.run(rounds=6 if args.quick else 10,
+                                                       device=args.device)
+    if svn is not None:
         print(svn_vs_nonlocal.markdown(svn))
     total = time.time() - started
     print(f'peer table finished in {total:.0f} s')

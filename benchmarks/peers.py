@@ -1,12 +1,12 @@
-"""The models that the peer table and the CPU profile compare: our models and the
-toolbox's real-time zoo, how their BN is folded, and their deployed INT8 graphs."""
+"""The models that the peer table and the CPU profile compare: ours and the toolbox's
+real-time zoo, how their BN is folded, and their INT8 graphs."""
 import os.path as osp
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
 
+from lrseg_mm.deploy import ImageFolderCalibrationReader, random_images
 from lrseg_mm.utils.fuse import can_fuse, fuse_adjacent, fuse_conv_bn_pair
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -23,8 +23,8 @@ class Entry:
             toolbox's shipped configs).
         shape (tuple): Input (H, W): the paper's resolution.
         ours (bool): A model of this project.
-        miou (float | None): mIoU reported by the paper (ours) or read from the toolbox's
-            metafile (zoo, see :func:`zoo_miou`); not measured here.
+        miou (float | None): mIoU reported by the paper (ours) or the toolbox's metafile
+            (:func:`zoo_miou`); not measured here.
         miou_source (str): Where ``miou`` comes from and on which split.
     """
     name: str
@@ -74,14 +74,14 @@ ENTRY = {e.name: e for e in ENTRIES}
 
 
 def zoo_miou(entry: Entry) -> Tuple[Optional[float], str]:
-    """mIoU and its source of a shipped config, from the toolbox's metafile.yaml."""
+    """mIoU and its source of the shipped config of ``entry``, from the toolbox's
+    metafile.yaml (``(None, '')`` for ours)."""
     import yaml
 
     from lrseg_mm.apis import resolve_config_path
-    if not entry.config.startswith('mmseg::'):
-        return None, ''
-    meta_path = osp.join(osp.dirname(resolve_config_path(entry.config)), 'metafile.yaml')
-    if not osp.exists(meta_path):
+    meta_path = entry.config.startswith('mmseg::') and osp.join(
+        osp.dirname(resolve_config_path(entry.config)), 'metafile.yaml')
+    if not meta_path or not osp.exists(meta_path):
         return None, ''
     with open(meta_path) as f:
         meta = yaml.safe_load(f)
@@ -96,17 +96,16 @@ def zoo_miou(entry: Entry) -> Tuple[Optional[float], str]:
 
 
 def fuse_erfnet_block(module: nn.Module) -> int:
-    """Fold the BNs of the toolbox's ERFNet ``NonBottleneck1d``, whose forward runs
-    ``convs_layers`` in registration order (for ``lrseg_mm.utils.fuse_conv_bn``)."""
+    """Fold the BNs of ``module`` if it is the toolbox's ERFNet ``NonBottleneck1d``, whose
+    forward runs ``convs_layers`` in order (an extra fuser of ``fuse_conv_bn``)."""
     from mmseg.models.backbones.erfnet import NonBottleneck1d
-    if type(module) is not NonBottleneck1d:
-        return 0
-    return fuse_adjacent(module.convs_layers)
+    return fuse_adjacent(module.convs_layers) if type(module) is NonBottleneck1d else 0
 
 
 def fuse_cgnet_block(module: nn.Module) -> int:
-    """Fold the toolbox's CGNet ``ContextGuidedBlock``, ``bn(cat([f_loc(x), f_sur(x)]))``:
-    each conv absorbs its slice of the BN (for ``lrseg_mm.utils.fuse_conv_bn``)."""
+    """Fold ``module`` if it is the toolbox's CGNet ``ContextGuidedBlock``,
+    ``bn(cat([f_loc(x), f_sur(x)]))``: each conv absorbs its slice of the BN (an extra fuser
+    of ``fuse_conv_bn``)."""
     from mmseg.models.backbones.cgnet import ContextGuidedBlock
     if type(module) is not ContextGuidedBlock:
         return 0
@@ -124,40 +123,27 @@ def fuse_cgnet_block(module: nn.Module) -> int:
 PEER_FUSERS = (fuse_erfnet_block, fuse_cgnet_block)
 
 
-class RandomCalibrationReader:
-    """Random normal calibration batches (``{'img': array}``) for the INT8 quantisers:
-    INT8 *speed* does not depend on the calibrated ranges.
+class RandomCalibrationReader(ImageFolderCalibrationReader):
+    """Random normal calibration inputs for the INT8 quantisers (INT8 *speed* does not
+    depend on the calibrated ranges): the image reader with random crops.
 
     Args:
         shape (tuple[int, int]): Input (H, W).
         num (int): Batches. Default: 4.
-        seed (int): Seed. Default: 0.
     """
 
-    def __init__(self, shape: Sequence[int], num: int = 4, seed: int = 0):
-        gen = torch.Generator().manual_seed(seed)
-        self.batches = [torch.randn(1, 3, *shape, generator=gen).numpy() for _ in range(num)]
-        self.rewind()
+    def __init__(self, shape: Sequence[int], num: int = 4):
+        super().__init__([''], num, shape, pipeline=[], data_preprocessor=None)
 
-    def rewind(self):
-        self.set_range(0, len(self.batches))
-
-    def set_range(self, start_index, end_index):
-        self._next, self._end = start_index, min(end_index, len(self.batches))
-
-    def get_next(self):
-        if self._next >= self._end:
-            return None
-        self._next += 1
-        return {'img': self.batches[self._next - 1]}
-
-    def __len__(self):
-        return len(self.batches)
+    def crop(self, index: int):
+        """Random input number ``index`` (the same for the same index)."""
+        return random_images(1, self.shape, seed=index).numpy()
 
 
 def int8_graph(fp32_file: str, backend: str, shape: Sequence[int]) -> str:
-    """The INT8 graph of an exported fp32 graph, made once beside it with each backend's
-    own tool: ONNX Runtime's static QDQ quantisation, or NNCF for OpenVINO (an IR)."""
+    """The INT8 graph of an exported fp32 graph of input ``shape``, made once beside it with
+    the ``backend``'s own tool: ONNX Runtime's static QDQ quantisation, or NNCF for OpenVINO
+    (an IR)."""
     from lrseg_mm.deploy import quantize_int8, quantize_int8_openvino
     stem = fp32_file[:-len('.onnx')]
     if backend == 'openvino':

@@ -1,11 +1,22 @@
-"""The one writer of the generated sections of the documents.
-
-A generated section lies between two marker lines, ``<!-- BEGIN name -->`` and
-``<!-- END name -->``; the benchmarks rewrite what is between them and leave the rest of
-the document (hand-written text) alone.
-"""
+"""The one writer of the documents' generated Markdown: tables, and the sections between
+``<!-- BEGIN name -->`` and ``<!-- END name -->`` that the benchmarks rewrite (the text
+outside them is left alone)."""
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = 'l') -> str:
+    """A Markdown table.
+
+    Args:
+        header (sequence[str]): Column titles.
+        rows (iterable[sequence[str]]): Cells as text.
+        align (str): 'l' (left) or 'r' (right) per column; columns past its end are
+            right-aligned. Default: 'l' (the first column left, the others right).
+    """
+    rule = ['---' if a == 'l' else '---:' for a in align.ljust(len(header), 'r')]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(rule) + '|']
+    return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
 
 
 def markers(name: str) -> Tuple[str, str]:
@@ -13,17 +24,19 @@ def markers(name: str) -> Tuple[str, str]:
     return f'<!-- BEGIN {name} -->', f'<!-- END {name} -->'
 
 
-def read_section(text: str, name: str) -> str:
-    """The body of section ``name`` of a document's text.
-
-    Raises:
-        ValueError: If the text lacks the section.
-    """
+def _body_span(text: str, name: str) -> Tuple[int, int]:
+    """Where the body of section ``name`` starts and ends in ``text``."""
     start, end = markers(name)
     i, j = text.find(start), text.find(end)
     if i < 0 or j < i:
         raise ValueError(f'no "{start}" ... "{end}" section')
-    return text[i + len(start):j].strip('\n')
+    return i + len(start), j
+
+
+def read_section(text: str, name: str) -> str:
+    """The body of section ``name`` of a document's text; ValueError if it has none."""
+    i, j = _body_span(text, name)
+    return text[i:j].strip('\n')
 
 
 def replace_section(text: str, name: str, body: str, after: Optional[str] = None) -> str:
@@ -35,23 +48,17 @@ def replace_section(text: str, name: str, body: str, after: Optional[str] = None
         body (str): Its new content.
         after (str, optional): Where a section the text lacks is added: after the last line
             that starts with this text (at the end when no line does). Without it a missing
-            section is an error.
-
-    Raises:
-        ValueError: If the section is missing (and ``after`` is not given), or its markers
-            are out of order.
+            section is a ValueError.
     """
-    start, end = markers(name)
-    if after is not None and start not in text and end not in text:
+    if after is not None and markers(name)[0] not in text:
         lines = text.splitlines(keepends=True)
-        last = max((k for k, line in enumerate(lines) if line.startswith(after)), default=None)
-        cut = len(text) if last is None else len(''.join(lines[:last + 1]))
-        head = text[:cut] if text[:cut].endswith('\n') or not cut else text[:cut] + '\n'
-        text = head + ('\n' if head else '') + f'{start}\n{end}\n' + text[cut:]
-    i, j = text.find(start), text.find(end)
-    if i < 0 or j < i:
-        raise ValueError(f'no "{start}" ... "{end}" section to write into')
-    return text[:i + len(start)] + '\n' + body.strip('\n') + '\n' + text[j:]
+        last = max((k for k, line in enumerate(lines) if line.startswith(after)),
+                   default=len(lines) - 1)
+        head = ''.join(lines[:last + 1])
+        head = head.rstrip('\n') + '\n\n' if head else ''
+        text = head + '\n'.join(markers(name)) + '\n' + ''.join(lines[last + 1:])
+    i, j = _body_span(text, name)
+    return text[:i] + '\n' + body.strip('\n') + '\n' + text[j:]
 
 
 def write_section(path: str, name: str, body: str, after: Optional[str] = None) -> None:

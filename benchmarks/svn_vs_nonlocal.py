@@ -1,25 +1,9 @@
-"""LRNNet's SVN head vs the toolbox's non-local head on the same 1/8-resolution map.
-
-Both heads get one random (1, 128, 64, 128) map, the 1/8-resolution 128-channel output of
-LRNNet's encoder for a 512x1024 image, and produce 19-class logits. They are configured
-alike:
-
-* ``SVNHead`` exactly as in ``configs/_base_/models/lrnnet.py``: SVN block reducing to
-  C' = 32 channels with 8x8 + 4x4 regions (S = 80 keys), then a 3x3 conv to 32 channels;
-* mmseg's ``NLHead`` with the same head width (``channels=32``) and the same attention
-  width (``reduction=1``, so queries/keys/values have 32 channels too), embedded Gaussian,
-  scaled logits, and its defaults otherwise (a 3x3 conv before and after the block and
-  the input concatenated before the classifier).
-
-The attention blocks alone are compared as well: ``SVNBlock(128, 32)`` vs mmcv's
-``NonLocal2d(128, reduction=4)`` (also 32 inner channels). The four modules are timed
-round-robin (``lrseg_mm.utils.round_robin``), as wall time and as the process's CPU time
-per call; peak memory is the allocator peak during one call.
-
-Run ``python -m benchmarks.svn_vs_nonlocal [--rounds N] [--write]``; ``--write`` updates
-the SVN section of BENCHMARKS.md.
-"""
+"""LRNNet's SVN head against the toolbox's non-local head, configured alike, on one
+1/8-resolution map of a 512x1024 image, and the bare attention blocks: size, round-robin
+time and peak memory (see BENCHMARKS.md). ``python -m benchmarks.svn_vs_nonlocal --write``
+updates BENCHMARKS.md."""
 import argparse
+import itertools
 import os.path as osp
 from typing import Callable
 
@@ -27,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from lrseg_mm.utils import count_macs, count_parameters, format_count, round_robin
-from .sections import write_section
+from .sections import markdown_table, write_section
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SECTION = 'svn-vs-nonlocal'
@@ -36,14 +20,9 @@ PAIRS = (('SVNHead', 'NLHead'), ('SVNBlock', 'NonLocal2d'))
 
 
 def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
-    """Peak bytes allocated while ``fn()`` runs, above what existed before (weights and
-    input excluded).
-
-    CPU: ``torch.profiler`` with ``profile_memory=True`` records every allocation and free
-    of the CPU allocator (tensors and kernels' scratch buffers) as ``[memory]`` events with
-    signed sizes; the maximum of their running sum in time order is the peak. CUDA: the
-    caching allocator's peak statistic.
-    """
+    """Peak bytes allocated on ``device`` while ``fn()`` runs, above what existed before:
+    on CPU the maximum of the running sum of the allocator's ``[memory]`` events that
+    ``torch.profiler`` records, on CUDA the caching allocator's peak statistic."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         start = torch.cuda.memory_allocated(device)
@@ -59,14 +38,10 @@ def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
     events = [e for e in prof.profiler.kineto_results.events()
               if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU]
     events.sort(key=lambda e: e.start_ns())  # stable: keeps record order on equal stamps
-    live = peak = 0
-    for event in events:
-        live += event.nbytes()
-        peak = max(peak, live)
-    return peak
+    return max(itertools.accumulate((e.nbytes() for e in events), initial=0))
 
 
-class HeadOnMap(nn.Module):
+class _HeadOnMap(nn.Module):
     """A decode head called on one map (heads take a list of multi-level inputs)."""
 
     def __init__(self, head: nn.Module):
@@ -78,7 +53,9 @@ class HeadOnMap(nn.Module):
 
 
 def build_modules() -> dict:
-    """The four modules, in eval mode."""
+    """The four modules, in eval mode: ``SVNHead`` as in ``configs/_base_/models/lrnnet.py``
+    and mmseg's ``NLHead`` of the same head and attention width (32), ``SVNBlock(128, 32)``
+    and mmcv's ``NonLocal2d(128, reduction=4)``."""
     from mmcv.cnn import NonLocal2d
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
@@ -89,9 +66,9 @@ def build_modules() -> dict:
     common = dict(in_channels=128, channels=32, num_classes=19, norm_cfg=bn,
                   dropout_ratio=0.1, align_corners=False)
     modules = {
-        'SVNHead': HeadOnMap(MODELS.build(dict(type='SVNHead', svn_channels=32,
+        'SVNHead': _HeadOnMap(MODELS.build(dict(type='SVNHead', svn_channels=32,
                                                grid_sizes=(8, 4), num_iters=3, **common))),
-        'NLHead': HeadOnMap(MODELS.build(dict(type='NLHead', reduction=1, use_scale=True,
+        'NLHead': _HeadOnMap(MODELS.build(dict(type='NLHead', reduction=1, use_scale=True,
                                               mode='embedded_gaussian', **common))),
         'SVNBlock': SVNBlock(128, 32, grid_sizes=(8, 4), num_iters=3, norm_cfg=bn),
         'NonLocal2d': NonLocal2d(128, reduction=4, use_scale=True, norm_cfg=bn,
@@ -101,13 +78,14 @@ def build_modules() -> dict:
 
 
 def run(rounds: int = 10, warmup: int = 2, device: str = 'cpu', progress: bool = True) -> dict:
-    """Size, latency, peak memory and the paired ratios of the SVN and non-local modules."""
+    """Size, latency, peak memory and the paired ratios of the SVN and non-local modules,
+    timed round-robin (``rounds`` after ``warmup``, a progress bar with ``progress``) on
+    ``device``."""
     device = torch.device(device)
     torch.manual_seed(0)
     x = torch.randn(*MAP_SHAPE, device=device)
     modules = {k: m.to(device) for k, m in build_modules().items()}
-    calls = {}
-    result = {}
+    calls, result = {}, {}
     for name, module in modules.items():
         def call(m=module):
             with torch.no_grad():
@@ -131,33 +109,33 @@ def run(rounds: int = 10, warmup: int = 2, device: str = 'cpu', progress: bool =
 
 
 def markdown(res: dict) -> str:
+    """The result ``res`` of :func:`run` in Markdown."""
     n, c, h, w = res['shape']
-    lines = [
+    return '\n\n'.join([
         f'Input: one random ({n}, {c}, {h}, {w}) map (1/8 of 512x1024, 128 channels), '
         f"{res['device']}, {res['threads']} thread(s), fp32, {res['rounds']} round-robin "
         'rounds, medians. Peak = allocator peak during one call above what existed before '
-        '(input and weights excluded).', '',
-        '| module | params | MACs | wall ms | CPU ms | peak memory |',
-        '|---|---:|---:|---:|---:|---:|']
-    lines += [f"| {name} | {format_count(r['params'])} | {format_count(r['macs'])} | "
-              f"{r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | {r['peak_bytes'] / 2**20:.1f} MiB |"
-              for name, r in res['modules'].items()]
-    lines += ['', '| ratio (paired per round) | time, CPU | time, wall | peak memory | MACs |',
-              '|---|---:|---:|---:|---:|']
-    lines += [f"| {name} | {r['cpu']:.3f} | {r['wall']:.3f} | {r['peak']:.4f} | "
-              f"{r['macs']:.3f} |" for name, r in res['ratios'].items()]
-    return '\n'.join(lines)
+        '(input and weights excluded).',
+        markdown_table(['module', 'params', 'MACs', 'wall ms', 'CPU ms', 'peak memory'], [
+            [name, format_count(r['params']), format_count(r['macs']), f"{r['wall_ms']:.1f}",
+             f"{r['cpu_ms']:.1f}", f"{r['peak_bytes'] / 2**20:.1f} MiB"]
+            for name, r in res['modules'].items()]),
+        markdown_table(['ratio (paired per round)', 'time, CPU', 'time, wall', 'peak memory',
+                        'MACs'], [[name, f"{r['cpu']:.3f}", f"{r['wall']:.3f}",
+                                   f"{r['peak']:.4f}", f"{r['macs']:.3f}"]
+                                  for name, r in res['ratios'].items()])])
 
 
 def write(res: dict, path: str = osp.join(REPO, 'BENCHMARKS.md')) -> None:
-    """Write the result into its generated section of ``path``."""
+    """Write the result ``res`` of :func:`run` into its generated section of ``path``."""
     suffix = 'cpu' if res['device'] == 'cpu' else 'gpu'
     write_section(path, f'{SECTION}-{suffix}', markdown(res), after='<!-- END ')
 
 
 def main(argv=None):
+    """Run the benchmark with the command line ``argv``; returns :func:`run`'s result."""
     parser = argparse.ArgumentParser(prog='python -m benchmarks.svn_vs_nonlocal',
-                                     description=__doc__.split('\n')[0])
+                                     description="LRNNet's SVN head against a non-local head")
     parser.add_argument('--rounds', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')

@@ -4,76 +4,67 @@ import os.path as osp
 import shlex
 import sys
 
-from .analysis import aggregate, ablation_groups, enet_class_weights, in_benchmark_table
+from .analysis import aggregate, ablation_groups, benchmark_groups, enet_class_weights
 from .models import CLASSES, MODELS, resolve_models
 from .report import (ablation_table, benchmark_table, confusion_table, draw_pictures,
                      report)
 from .runs import (DEFAULT_ARCHIVE_DIR, DEFAULT_DATA_ROOT, DEFAULT_RUNS_DIR, REPO, Budget, Run,
                    ToolOptions, check_camvid_root, checkpoint_interval, evaluate,
-                   evaluate_checkpoint, load_results, remeasure_latency, result_name,
-                   save_result, train)
+                   evaluate_checkpoint, load_results, measure_latency, result_name, save_result,
+                   train)
 
 COMMANDS = ('run', 'train', 'evaluate', 'latency', 'report', 'pictures', 'confusion', 'list',
             'class-weights')
 
 
 def parse_args(argv=None):
+    """The command line (``argv``: its arguments; default: ``sys.argv``)."""
     parser = argparse.ArgumentParser(
         prog='python -m benchmarks.camvid',
         description='CamVid benchmark: train from scratch, evaluate on val, time on CPU',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('command', choices=COMMANDS,
-                        help='run = train + evaluate + latency (round-robin) + report; '
-                        'pictures = tools/infer.py on val frames of the first model and seed; '
-                        'confusion = where each class\'s val pixels go and the SVN '
-                        'diagnostics (kept in the result); class-weights = ENet class '
-                        'weights of the train split')
-    parser.add_argument('--models', nargs='+', default=['all'],
-                        help='model names (see `list`), `all` or `ablations`; when ablation '
-                        'variants are among them, `report` writes the ablation table only')
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0])
-    parser.add_argument('--epochs', type=float, default=30,
-                        help='training budget in epochs of CamVid train')
-    parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--max-iters', type=int, default=None,
-                        help='iterations instead of --epochs (smoke runs, tests)')
-    parser.add_argument('--data-root', default=DEFAULT_DATA_ROOT,
-                        help='CamVid in the SegNet layout')
-    parser.add_argument('--runs-dir', default=DEFAULT_RUNS_DIR,
-                        help='where runs go (outside the checkout)')
-    parser.add_argument('--archive-dir', default=DEFAULT_ARCHIVE_DIR,
-                        help='where finished runs\' results are kept (in the repository); '
-                        'an archived run counts as done')
-    parser.add_argument('--workers', type=int, default=None,
-                        help='dataloader workers (default: the config\'s)')
-    parser.add_argument('--train-threads', type=int, default=None,
-                        help='OMP_NUM_THREADS of the training and test processes')
-    parser.add_argument('--latency-rounds', type=int, default=20)
-    parser.add_argument('--latency-threads', type=int, default=1)
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='extra key=value options for every training and test run')
-    parser.add_argument('--quiet', action='store_true', help='do not stream the tools\' output')
-    parser.add_argument('--benchmarks-md', default=osp.join(REPO, 'BENCHMARKS.md'))
-    parser.add_argument('--readme', default=osp.join(REPO, 'README.md'))
-    parser.add_argument('--ablation-md', default=osp.join(REPO, 'configs', 'lrnnet',
-                                                          'README.md'))
-    parser.add_argument('--plot', default=osp.join(REPO, 'benchmarks',
-                                                   'camvid_miou_vs_latency.png'))
-    parser.add_argument('--curves', default=osp.join(REPO, 'benchmarks',
-                                                     'camvid_learning_curves.png'),
-                        help='report: PNG of the training-loss curves')
-    parser.add_argument('--frames', type=int, default=3, help='pictures: val frames')
-    parser.add_argument('--picture', default=osp.join(REPO, 'docs', 'camvid_lrnnet_val.png'),
-                        help='pictures: output PNG')
-    parser.add_argument('--checkpoint', default=None,
-                        help='confusion: this checkpoint instead of the run\'s final one '
-                        '(e.g. the shipped one, when the run folder is gone)')
-    parser.add_argument('--no-write', action='store_true',
-                        help='report: print the tables, write no file')
+    add = parser.add_argument
+    add('command', choices=COMMANDS, help='run = train + evaluate + latency (round-robin) + '
+        'report; pictures = tools/infer.py on val frames of the first model and seed; '
+        'confusion = where each class\'s val pixels go and the SVN diagnostics (kept in the '
+        'result); class-weights = ENet class weights of the train split')
+    add('--models', nargs='+', default=['all'], help='model names (see `list`), `all` or '
+        '`ablations`; when ablation variants are among them, `report` writes the ablation '
+        'table only')
+    add('--seeds', nargs='+', type=int, default=[0])
+    add('--epochs', type=float, default=30, help='training budget in epochs of CamVid train')
+    add('--batch-size', type=int, default=4)
+    add('--max-iters', type=int, default=None,
+        help='iterations instead of --epochs (smoke runs, tests)')
+    add('--data-root', default=DEFAULT_DATA_ROOT, help='CamVid in the SegNet layout')
+    add('--runs-dir', default=DEFAULT_RUNS_DIR, help='where runs go (outside the checkout)')
+    add('--archive-dir', default=DEFAULT_ARCHIVE_DIR, help='where finished runs\' results are '
+        'kept (in the repository); an archived run counts as done')
+    add('--workers', type=int, default=None, help='dataloader workers (default: the config\'s)')
+    add('--train-threads', type=int, default=None,
+        help='OMP_NUM_THREADS of the training and test processes')
+    add('--latency-rounds', type=int, default=20)
+    add('--latency-threads', type=int, default=1)
+    add('--cfg-options', nargs='+', default=[],
+        help='extra key=value options for every training and test run')
+    add('--quiet', action='store_true', help='do not stream the tools\' output')
+    add('--benchmarks-md', default=osp.join(REPO, 'BENCHMARKS.md'))
+    add('--readme', default=osp.join(REPO, 'README.md'))
+    add('--ablation-md', default=osp.join(REPO, 'configs', 'lrnnet', 'README.md'))
+    add('--plot', default=osp.join(REPO, 'benchmarks', 'camvid_miou_vs_latency.png'))
+    add('--curves', default=osp.join(REPO, 'benchmarks', 'camvid_learning_curves.png'),
+        help='report: PNG of the training-loss curves')
+    add('--frames', type=int, default=3, help='pictures: val frames')
+    add('--picture', default=osp.join(REPO, 'docs', 'camvid_lrnnet_val.png'),
+        help='pictures: output PNG')
+    add('--checkpoint', default=None, help='confusion: this checkpoint instead of the run\'s '
+        'final one (e.g. the shipped one, when the run folder is gone)')
+    add('--no-write', action='store_true', help='report: print the tables, write no file')
     return parser.parse_args(argv)
 
 
 def list_models() -> None:
+    """The ``list`` command: every model, and the options of each variant."""
     for model in MODELS.values():
         kind = f'ablation of {model.variant_of}: {model.change}' if model.variant_of else \
             ('ours' if model.ours else 'toolbox')
@@ -103,14 +94,14 @@ def train_and_evaluate(args, runs, tools, archived, archive_dir) -> int:
                     osp.join(run.work_dir, 'last_checkpoint')) else 'starting'
                 print(f'{step}: {state} training, checkpoint every '
                       f'{checkpoint_interval(run.model, budget)} iterations -> {run.work_dir}')
-                train(run, args.data_root, tools)
+                train(run, tools)
             if args.command in ('run', 'evaluate'):
                 if not osp.isfile(run.final_checkpoint):
                     print(f'{step}: not trained yet, skipped')
                     continue
                 print(f'{step}: evaluating on val')
-                result = evaluate(run, args.data_root, tools, args.latency_rounds,
-                                  args.latency_threads, archive_dir)
+                result = evaluate(run, tools, args.latency_rounds, args.latency_threads,
+                                  archive_dir)
                 print(f'{step}: val mIoU {result["val"]["mIoU"]:.2f}, '
                       f'{result["latency"]["cpu_ms"]:.0f} CPU ms -> {run.result_path}')
         except RuntimeError as error:
@@ -134,7 +125,7 @@ def confusion(args, runs, tools, known, archive_dir) -> int:
                 return 2
             print(f'{run.name}: not trained yet, skipped')
             continue
-        _, matrix, svn = evaluate_checkpoint(run, checkpoint, args.data_root, tools)
+        _, matrix, svn = evaluate_checkpoint(run, checkpoint, tools)
         print(f'{run.name} ({checkpoint}): % of each true class\'s val pixels')
         print(confusion_table(matrix))
         if svn:
@@ -150,6 +141,7 @@ def confusion(args, runs, tools, known, archive_dir) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the command line ``argv``; returns the exit status."""
     args = parse_args(argv)
     if args.command == 'list':
         list_models()
@@ -174,7 +166,8 @@ def main(argv=None) -> int:
             return 2
     models = resolve_models(args.models)
     runs = [Run(m, s, budget, runs_dir) for m in models for s in args.seeds]
-    tools = ToolOptions(args.cfg_options, args.workers, args.train_threads, args.quiet)
+    tools = ToolOptions(args.data_root, args.cfg_options, args.workers, args.train_threads,
+                        args.quiet)
     budget_dir = osp.join(runs_dir, budget.tag)
     archive_dir = osp.abspath(args.archive_dir)
     known = {result_name(r): r for r in load_results(budget_dir, archive_dir)}
@@ -184,18 +177,17 @@ def main(argv=None) -> int:
     if args.command == 'confusion':
         return confusion(args, runs, tools, known, archive_dir)
     if args.command == 'pictures':
-        frames = draw_pictures(runs[0], args.data_root, args.picture, tools, args.frames)
+        frames = draw_pictures(runs[0], args.picture, tools, args.frames)
         print(f'{args.picture}: {len(frames)} val frame(s) of {runs[0].name}')
     if args.command in ('run', 'latency'):
         results = load_results(budget_dir, archive_dir)
         if results:
             print(f'timing {len({r["model"] for r in results})} model(s) round-robin')
-            remeasure_latency(results, args.latency_rounds, args.latency_threads, archive_dir)
+            measure_latency(results, args.latency_rounds, args.latency_threads, archive_dir)
     if args.command in ('run', 'report'):
         if args.no_write:
             groups = aggregate(load_results(budget_dir, archive_dir))
-            print(benchmark_table({n: g for n, g in groups.items()
-                                   if in_benchmark_table(g.first)}))
+            print(benchmark_table(benchmark_groups(groups)))
             print(ablation_table(ablation_groups(groups)))
         elif any(m.variant_of for m in models):
             report(budget_dir, ablation_md=args.ablation_md, ablation=True,

@@ -1,5 +1,5 @@
-"""Analysis of the CamVid results: seeds of a model together, the rows of each table, the
-SVN diagnostics, and the class weights of the train split."""
+"""Analysis of the CamVid results: seeds of a model together, the rows of each table, and
+the class weights of the train split."""
 import glob
 import os.path as osp
 import statistics
@@ -15,11 +15,8 @@ HEAD_VARIANTS = {'lrnnet-a': 'head without SVN block (Model A)',
 
 def enet_class_weights(data_root: str) -> Tuple[List[int], List[float]]:
     """ENet's class weights ``1 / ln(1.02 + p)`` from the pixel frequencies ``p`` of the
-    classes in CamVid train (void excluded): (pixel counts, weights rounded to 3 places).
-
-    Raises:
-        FileNotFoundError: If ``<data_root>/trainannot`` holds no label maps.
-    """
+    classes in ``<data_root>/trainannot`` (void excluded): (pixel counts, weights rounded to
+    3 places). FileNotFoundError without label maps."""
     import cv2
     import numpy as np
     files = sorted(glob.glob(osp.join(data_root, 'trainannot', '*.png')))
@@ -31,6 +28,12 @@ def enet_class_weights(data_root: str) -> Tuple[List[int], List[float]]:
         counts += np.bincount(label.ravel(), minlength=256)[:len(CLASSES)]
     freq = counts / counts.sum()
     return counts.tolist(), [round(float(w), 3) for w in 1 / np.log(1.02 + freq)]
+
+
+def mean_of(values: Sequence[Optional[float]]) -> Optional[float]:
+    """Mean of the values that are not None (None when none is)."""
+    present = [v for v in values if v is not None]
+    return statistics.mean(present) if present else None
 
 
 @dataclass
@@ -52,8 +55,8 @@ class Aggregate:
         return statistics.mean(self.mious)
 
     def class_iou(self, name: str) -> Optional[float]:
-        values = [r['val']['IoU'][name] for r in self.runs if r['val']['IoU'][name] is not None]
-        return statistics.mean(values) if values else None
+        """Mean IoU of class ``name`` over the seeds that have one."""
+        return mean_of([r['val']['IoU'][name] for r in self.runs])
 
     @property
     def cpu_ms(self) -> float:
@@ -65,11 +68,6 @@ class Aggregate:
             return f'{self.miou:.1f}'
         spread = (max(self.mious) - min(self.mious)) / 2
         return f'{self.miou:.1f} ± {spread:.1f} ({len(self.runs)} seeds)'
-
-    def mean_of(self, values: Sequence[Optional[float]]) -> Optional[float]:
-        """Mean over the seeds that have a value (None when none has)."""
-        present = [v for v in values if v is not None]
-        return statistics.mean(present) if present else None
 
 
 def aggregate(results: List[dict]) -> Dict[str, Aggregate]:
@@ -84,6 +82,11 @@ def in_benchmark_table(result: dict) -> bool:
     """A row of the benchmark table: a benchmark model, or a variant marked for it."""
     model = MODELS.get(result['model'])
     return not result['variant_of'] or (model is not None and model.in_benchmark)
+
+
+def benchmark_groups(groups: Dict[str, Aggregate]) -> Dict[str, Aggregate]:
+    """The rows of the benchmark table."""
+    return {n: g for n, g in groups.items() if in_benchmark_table(g.first)}
 
 
 def ablation_groups(groups: Dict[str, Aggregate]) -> Dict[str, Aggregate]:
@@ -112,9 +115,8 @@ def final_training_loss(result: dict, last: int = 10) -> Optional[float]:
 
 
 def svn_diagnostics(result: dict) -> Optional[dict]:
-    """A run's SVN diagnostics: ``svn`` of the result (entropy, max_entropy, max_weight,
-    uniform_weight, identity_mIoU), or the attention summary that results analysed before
-    the test loop collected it kept (no identity_mIoU); None without either."""
+    """A run's SVN diagnostics: ``svn`` of the result, or the attention summary that
+    results analysed before the test loop collected it kept (no identity_mIoU)."""
     return result.get('svn') or result.get('attention')
 
 
@@ -122,10 +124,4 @@ def moving_average(values: Sequence[float], window: int) -> List[float]:
     """Trailing mean over up to ``window`` values (the first ones average what exists)."""
     if window < 1:
         raise ValueError(f'window must be >= 1, got {window}')
-    out, total = [], 0.0
-    for i, value in enumerate(values):
-        total += value
-        if i >= window:
-            total -= values[i - window]
-        out.append(total / min(i + 1, window))
-    return out
+    return [statistics.fmean(values[max(0, i + 1 - window):i + 1]) for i in range(len(values))]

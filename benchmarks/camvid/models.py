@@ -1,9 +1,5 @@
-"""The models of the CamVid benchmark and the ablation variants of LRNNet.
-
-Every entry is a config of ``configs/camvid_benchmark/`` (the shared recipe of
-``configs/_base_/camvid_benchmark_recipe.py``); an ablation variant is its model's config
-with ``--cfg-options``, so each choice the paper leaves open is a config-level change.
-"""
+"""The models of the CamVid benchmark (configs of ``configs/camvid_benchmark/``) and the
+ablation variants of LRNNet, each its model's config with ``--cfg-options``."""
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,20 +19,17 @@ class Model:
     """One entry of the benchmark: a config plus, for ablation variants, its overrides.
 
     Attributes:
-        name (str): Run name, used on the command line and in the run folders.
+        name (str): Run name, on the command line and in the run folders.
         title (str): Name in the tables.
         config (str): Config path relative to the repository.
         ours (bool): A model of this project.
-        paper_pretrained (bool): The paper trains it from ImageNet weights; here it trains
-            from scratch like every other entry, which the tables mark.
-        seconds_per_iter (float): Training seconds per iteration at batch 4 on 360x480 crops,
-            measured on the 2-core development CPU while other jobs loaded it (about 2x an
-            idle machine's). Sets the checkpoint interval (see ``runs.checkpoint_interval``).
-        variant_of (str | None): For an ablation variant, the name of the model it changes.
-        change (str): What an ablation variant changes, for the ablation table.
+        paper_pretrained (bool): Its paper starts from ImageNet weights (here: from scratch).
+        seconds_per_iter (float): Training seconds per iteration at batch 4 on the loaded
+            2-core development CPU; sets the checkpoint interval.
+        variant_of (str | None): The model an ablation variant changes.
+        change (str): What the variant changes, for the ablation table.
         options (tuple[str]): ``--cfg-options`` of the variant (key=value).
-        in_benchmark (bool): A variant that is also a row of the benchmark table (where it
-            ran at the benchmark's budget), beside the model it changes.
+        in_benchmark (bool): The variant is also a row of the benchmark table.
     """
     name: str
     title: str
@@ -51,6 +44,7 @@ class Model:
 
 
 def _cfg(name: str) -> str:
+    """The path of a benchmark config."""
     return f'{CONFIG_DIR}/{name}_1xb4-30e_camvid-360x480.py'
 
 
@@ -74,6 +68,7 @@ _BENCHMARK = [
 
 def _variant(name: str, change: str, *options: str, in_benchmark: bool = False,
              of: str = 'lrnnet-c', title: Optional[str] = None) -> Model:
+    """An ablation variant of model ``of``."""
     base = next(m for m in _BENCHMARK if m.name == of)
     title = title or f'LRNNet Model {of[-1].upper()}, {change}'
     return Model(name, title, base.config, ours=True,

@@ -1,13 +1,7 @@
-"""Running the CamVid benchmark: data, budget, training and evaluation runs, results.
-
-Each run goes through the toolbox Runner: ``tools/train.py --resume`` (so a run that is cut
-off continues from its last checkpoint) into ``<runs dir>/<budget tag>/<model>-seed<seed>/``,
-then ``tools/test.py`` on its final checkpoint with :class:`lrseg_mm.evaluation.ClassIoUMetric`
-and :class:`lrseg_mm.evaluation.SVNDiagnosticsHook`, whose metrics the Runner dumps as JSON.
-A run's ``result.json`` is also kept in the repository (``benchmarks/results/camvid/<budget
-tag>/<model>-seed<seed>.json``), since run folders do not outlast their machine; an archived
-run counts as done.
-"""
+"""Running the CamVid benchmark: data, budget, the training and test runs of the repository's
+tools (``<runs dir>/<budget tag>/<model>-seed<seed>/``), timing, and the results with their
+archive in the repository (``benchmarks/results/camvid/<budget tag>/``), where an archived
+run counts as done."""
 import argparse
 import glob
 import json
@@ -27,7 +21,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA_ROOT = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'camvid'))
 DEFAULT_RUNS_DIR = osp.join('~', 'runs', 'camvid')
 DEFAULT_ARCHIVE_DIR = osp.join(REPO, 'benchmarks', 'results', 'camvid')
-SPLITS = (('train', 'trainannot'), ('val', 'valannot'))
 # Training time between checkpoints; a cut-off run loses at most this much.
 CHECKPOINT_EVERY_S = 15 * 60
 # The test runs' metric and SVN diagnostics (tools/test.py --cfg-options).
@@ -36,17 +29,21 @@ TEST_OPTIONS = ('test_evaluator.type=ClassIoUMetric',
 IDENTITY_OPTIONS = ('model.decode_head.bypass_svn=True', )
 
 
+def frame_names(folder: str) -> List[str]:
+    """Names of the images of ``folder``, sorted; ValueError if it holds none."""
+    from lrseg_mm.apis import list_images
+    return [osp.basename(path) for path in list_images(folder)]
+
+
 def check_camvid_root(data_root: str) -> Dict[str, int]:
-    """Check that a folder holds CamVid train and val in the SegNet layout.
+    """Images per split (e.g. ``{'train': 367, 'val': 101}``) of CamVid in the SegNet layout.
 
     Args:
         data_root (str): The folder.
 
-    Returns:
-        dict: Number of images per split, e.g. ``{'train': 367, 'val': 101}``.
-
     Raises:
-        FileNotFoundError: If a split folder, its images or a label of an image is missing.
+        FileNotFoundError: If the folder, a split folder or the label of an image is missing.
+        ValueError: If a split folder holds no images.
     """
     layout = ('{train,val}/*.png images and {train,val}annot/*.png labels of the same names '
               '(ids 0..10, 11 = void), as in the SegNet tutorial')
@@ -54,32 +51,19 @@ def check_camvid_root(data_root: str) -> Dict[str, int]:
         raise FileNotFoundError(f'CamVid data root {data_root} does not exist (expected '
                                 f'{layout}); pass --data-root')
     counts = {}
-    for images, labels in SPLITS:
-        image_dir, label_dir = osp.join(data_root, images), osp.join(data_root, labels)
+    for split in ('train', 'val'):
+        image_dir, label_dir = osp.join(data_root, split), osp.join(data_root, split + 'annot')
         missing = [d for d in (image_dir, label_dir) if not osp.isdir(d)]
         if missing:
             raise FileNotFoundError(f'{data_root} does not have the CamVid layout: no '
                                     f'{", ".join(missing)} (expected {layout})')
-        try:
-            names = frame_names(image_dir)
-        except ValueError:
-            raise FileNotFoundError(f'{image_dir} holds no images (expected {layout})') from None
+        names = frame_names(image_dir)
         unlabelled = [n for n in names if not osp.isfile(osp.join(label_dir, n))]
         if unlabelled:
             raise FileNotFoundError(f'{len(unlabelled)} image(s) of {image_dir} have no label '
                                     f'in {label_dir}, e.g. {unlabelled[0]} (expected {layout})')
-        counts[images] = len(names)
+        counts[split] = len(names)
     return counts
-
-
-def frame_names(folder: str) -> List[str]:
-    """Names of the images of a folder, sorted (``lrseg_mm.apis.list_images``).
-
-    Raises:
-        ValueError: If the folder holds no images.
-    """
-    from lrseg_mm.apis import list_images
-    return [osp.basename(path) for path in list_images(folder)]
 
 
 @dataclass(frozen=True)
@@ -87,7 +71,8 @@ class Budget:
     """The training budget shared by every run of one benchmark.
 
     Attributes:
-        epochs (float): Passes over the training images (None when ``max_iters`` is forced).
+        epochs (float | None): Passes over the training images (None for a forced
+            ``max_iters``).
         batch_size (int): Images per iteration.
         train_images (int): Training images found in the data root.
         max_iters (int): Iterations = ceil(epochs x train_images / batch_size).
@@ -100,11 +85,8 @@ class Budget:
     @classmethod
     def make(cls, train_images: int, batch_size: int, epochs: Optional[float] = None,
              max_iters: Optional[int] = None) -> 'Budget':
-        """The budget of ``epochs`` (or a forced ``max_iters``) at ``batch_size``.
-
-        Raises:
-            ValueError: For a batch size, epoch count or iteration count below 1 (0 epochs).
-        """
+        """The budget of ``epochs`` (or a forced ``max_iters``) at ``batch_size``;
+        ValueError for a batch size, epoch or iteration count below 1 (0 epochs)."""
         if batch_size < 1:
             raise ValueError(f'--batch-size must be at least 1, got {batch_size}')
         if max_iters is None:
@@ -130,6 +112,7 @@ class Budget:
         return f'i{self.max_iters}-b{self.batch_size}'
 
     def as_dict(self) -> dict:
+        """The budget as a result keeps it."""
         return dict(epochs=self.epochs, seen_epochs=round(self.seen_epochs, 3),
                     batch_size=self.batch_size, train_images=self.train_images,
                     iterations=self.max_iters, crop=list(INPUT_SHAPE))
@@ -142,12 +125,33 @@ def checkpoint_interval(model: Model, budget: Budget) -> int:
     return min(interval, budget.max_iters)
 
 
-def parse_cfg_options(options: Sequence[str]) -> dict:
-    """``key=value`` strings as ``--cfg-options`` (mmengine's ``DictAction``) reads them."""
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction, default={})
-    return parser.parse_args(['--o', *options] if options else []).o
+@dataclass
+class ToolOptions:
+    """How the repository's tools run.
+
+    Attributes:
+        data_root (str): CamVid in the SegNet layout.
+        extra_options (list[str]): ``--cfg-options`` added to every training and test run.
+        workers (int | None): Dataloader workers (None: the config's).
+        threads (int | None): ``OMP_NUM_THREADS`` of the tools (None: inherited).
+        quiet (bool): Do not stream the tools' output (it is kept in the run's logs).
+    """
+    data_root: str = DEFAULT_DATA_ROOT
+    extra_options: Sequence[str] = ()
+    workers: Optional[int] = None
+    threads: Optional[int] = None
+    quiet: bool = False
+
+    @property
+    def data_options(self) -> List[str]:
+        """``--cfg-options`` of the data root and the dataloaders' workers."""
+        options = []
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            options.append(f'{loader}.dataset.data_root={self.data_root}')
+            if self.workers is not None:
+                options += [f'{loader}.num_workers={self.workers}',
+                            f'{loader}.persistent_workers={self.workers > 0}']
+        return options
 
 
 @dataclass
@@ -174,51 +178,17 @@ class Run:
     def result_path(self) -> str:
         return osp.join(self.work_dir, 'result.json')
 
-    def data_options(self, data_root: str, workers: Optional[int]) -> List[str]:
-        options = []
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            options.append(f'{loader}.dataset.data_root={data_root}')
-            if workers is not None:
-                options += [f'{loader}.num_workers={workers}',
-                            f'{loader}.persistent_workers={workers > 0}']
-        return options
-
-    def train_options(self, data_root: str, workers: Optional[int]) -> List[str]:
-        n = self.budget.max_iters
-        return self.data_options(data_root, workers) + [
-            f'train_dataloader.batch_size={self.budget.batch_size}',
-            f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
-            f'param_scheduler.0.end={n}',
-            f'default_hooks.checkpoint.interval={checkpoint_interval(self.model, self.budget)}',
-            'default_hooks.checkpoint.max_keep_ckpts=2',
-            f'randomness.seed={self.seed}',
-            # evaluation on val is done once, on the final checkpoint, by tools/test.py
-            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-        ] + list(self.model.options)
-
-
-@dataclass
-class ToolOptions:
-    """How the repository's tools are run.
-
-    Attributes:
-        extra_options (list[str]): ``--cfg-options`` added to every training and test run.
-        workers (int | None): Dataloader workers (None: the config's).
-        threads (int | None): ``OMP_NUM_THREADS`` of the tools (None: inherited).
-        quiet (bool): Do not stream the tools' output (it is kept in the run's logs).
-    """
-    extra_options: Sequence[str] = ()
-    workers: Optional[int] = None
-    threads: Optional[int] = None
-    quiet: bool = False
+    def tool(self, name: str, tools: ToolOptions, *args: str, log: Optional[str] = None):
+        """Run ``tools/<name>.py`` on the run's config with ``args`` through
+        :func:`run_tool`, logged to ``benchmark_<log or name>.log`` in the work dir."""
+        run_tool([sys.executable, osp.join(REPO, 'tools', f'{name}.py'),
+                  osp.join(REPO, self.model.config), *args],
+                 osp.join(self.work_dir, f'benchmark_{log or name}.log'), tools)
 
 
 def run_tool(args: List[str], log_path: str, tools: ToolOptions) -> None:
-    """Run a repository tool; stream its output (unless quiet) and keep it in ``log_path``.
-
-    Raises:
-        RuntimeError: If the tool fails, with the last lines of its output.
-    """
+    """Run a tool's command line ``args`` as ``tools`` say, stream its output (unless quiet)
+    and keep it in ``log_path``; a RuntimeError with its last lines if it fails."""
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', PYTHONUNBUFFERED='1')
     if tools.threads:
@@ -242,37 +212,33 @@ def run_tool(args: List[str], log_path: str, tools: ToolOptions) -> None:
                            f'{log_path}. Last lines:\n{"".join(tail)}')
 
 
-def train(run: Run, data_root: str, tools: ToolOptions) -> None:
-    """Train a run to its final checkpoint through ``tools/train.py --resume``.
-
-    A run whose final checkpoint exists is left alone; an interrupted one continues from its
-    last checkpoint.
-    """
+def train(run: Run, tools: ToolOptions) -> None:
+    """Train a run to its final checkpoint through ``tools/train.py --resume`` as ``tools``
+    say (an interrupted run continues from its last checkpoint; a finished one is left
+    alone)."""
     if osp.isfile(run.final_checkpoint):
         return
-    args = [sys.executable, osp.join(REPO, 'tools', 'train.py'), osp.join(REPO, run.model.config),
-            '--work-dir', run.work_dir, '--resume', '--cfg-options',
-            *run.train_options(data_root, tools.workers), *tools.extra_options]
-    run_tool(args, osp.join(run.work_dir, 'benchmark_train.log'), tools)
+    n = run.budget.max_iters
+    run.tool('train', tools, '--work-dir', run.work_dir, '--resume', '--cfg-options',
+             *tools.data_options, f'train_dataloader.batch_size={run.budget.batch_size}',
+             f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+             f'param_scheduler.0.end={n}',
+             f'default_hooks.checkpoint.interval={checkpoint_interval(run.model, run.budget)}',
+             'default_hooks.checkpoint.max_keep_ckpts=2', f'randomness.seed={run.seed}',
+             # evaluation on val is done once, on the final checkpoint, by tools/test.py
+             'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+             *run.model.options, *tools.extra_options)
     if not osp.isfile(run.final_checkpoint):
         raise RuntimeError(f'training of {run.name} ended without {run.final_checkpoint}')
 
 
-def test_metrics(run: Run, checkpoint: str, data_root: str, tools: ToolOptions,
-                 options: Sequence[str] = (), folder: str = 'eval') -> dict:
-    """The test metrics of a checkpoint on CamVid val: one ``tools/test.py`` run.
-
-    Returns:
-        dict: ``mIoU``, ``aAcc``, ``mAcc`` (rounded to 2 places as ``IoUMetric`` prints
-        them), ``IoU`` and ``Acc`` per class, ``confusion``, and ``svn`` for a model that
-        runs an SVN block (see :class:`lrseg_mm.evaluation.SVNDiagnosticsHook`).
-    """
+def _test_metrics(run: Run, checkpoint: str, tools: ToolOptions, options: Sequence[str] = (),
+                  folder: str = 'eval') -> dict:
+    """The metrics that one ``tools/test.py`` run of a checkpoint on CamVid val dumps."""
     eval_dir = osp.join(run.work_dir, folder)
-    args = [sys.executable, osp.join(REPO, 'tools', 'test.py'), osp.join(REPO, run.model.config),
-            checkpoint, '--work-dir', eval_dir, '--cfg-options',
-            *run.data_options(data_root, tools.workers), *TEST_OPTIONS, *run.model.options,
-            *tools.extra_options, *options]
-    run_tool(args, osp.join(run.work_dir, f'benchmark_{folder}.log'), tools)
+    run.tool('test', tools, checkpoint, '--work-dir', eval_dir, '--cfg-options',
+             *tools.data_options, *TEST_OPTIONS, *run.model.options, *tools.extra_options,
+             *options, log=folder)
     logs = [d for d in glob.glob(osp.join(eval_dir, '*'))
             if osp.isfile(osp.join(d, osp.basename(d) + '.json'))]
     if not logs:
@@ -286,111 +252,65 @@ def test_metrics(run: Run, checkpoint: str, data_root: str, tools: ToolOptions,
     return metrics
 
 
-def evaluate_checkpoint(run: Run, checkpoint: str, data_root: str,
+def evaluate_checkpoint(run: Run, checkpoint: str,
                         tools: ToolOptions) -> Tuple[dict, list, Optional[dict]]:
-    """Val metrics, confusion and SVN diagnostics of a checkpoint.
-
-    For a model with an SVN block, a second test run with the block replaced by the
-    identity (``bypass_svn=True``) gives ``svn['identity_mIoU']``: what the block's output
-    is worth to the trained model.
+    """Val metrics, confusion and SVN diagnostics of a ``checkpoint`` of a ``run``, by
+    ``tools/test.py`` run as ``tools`` say.
 
     Returns:
-        tuple: ``(val, confusion, svn)``; ``val`` holds mIoU, aAcc, mAcc, IoU and Acc, and
-        ``svn`` is None for a model without an SVN block.
+        tuple: ``(val, confusion, svn)``: val mIoU, aAcc, mAcc (2 decimals, as ``IoUMetric``
+        prints them), IoU and Acc per class; the confusion matrix; None without an SVN
+        block, else :class:`lrseg_mm.evaluation.SVNDiagnosticsHook`'s figures and
+        ``identity_mIoU``, the val mIoU with the block as the identity (``bypass_svn``):
+        what its output is worth to the trained model.
     """
-    metrics = test_metrics(run, checkpoint, data_root, tools)
+    metrics = _test_metrics(run, checkpoint, tools)
     val = {k: metrics.get(k) for k in ('mIoU', 'aAcc', 'mAcc', 'IoU', 'Acc')}
     svn = metrics.get('svn')
     if svn:
-        identity = test_metrics(run, checkpoint, data_root, tools, IDENTITY_OPTIONS,
-                                folder='eval-identity')
+        identity = _test_metrics(run, checkpoint, tools, IDENTITY_OPTIONS, 'eval-identity')
         svn['identity_mIoU'] = identity['mIoU']
     return val, metrics['confusion'], svn
 
 
-def learning_curve(work_dir: str) -> Optional[Tuple[List[int], List[float], str]]:
-    """Logged training loss of a run over all its sittings: (iterations, losses, key).
-
-    The key is the main head's loss, comparable across models (auxiliary heads add their
-    own terms to 'loss'), or 'loss' where a model logs no main-head term. Sittings are read
-    in the order of their time-stamped folders; an iteration logged by two sittings (a
-    resume repeats the last interval) keeps the later value. None without a log.
-    """
-    records = {}
+def _training_records(work_dir: str) -> List[dict]:
+    """The training records of a run's logs, all sittings in the order they ran."""
+    records = []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'step' in record and 'time' in record and 'loss' in record:
-                    records[int(record['step'])] = record
+            records += [r for r in map(json.loads, f) if 'time' in r and 'loss' in r]
+    return records
+
+
+def learning_curve(work_dir: str) -> Optional[dict]:
+    """A run's logged training loss over all its sittings, as its result keeps it:
+    ``{'key', 'steps', 'values'}``, None without a log.
+
+    The key is the main head's loss, comparable across models (auxiliary heads add their
+    own terms to 'loss'), or 'loss' where a model logs no main-head term. An iteration
+    logged by two sittings (a resume repeats the last interval) keeps the later value.
+    """
+    records = {int(r['step']): r for r in _training_records(work_dir) if 'step' in r}
     if not records:
         return None
     key = next(k for k in ('decode.loss_ce', 'loss') if all(k in r for r in records.values()))
     steps = sorted(records)
-    return steps, [float(records[i][key]) for i in steps], key
-
-
-def curve_record(work_dir: str) -> Optional[dict]:
-    """A run's :func:`learning_curve` as kept in its result."""
-    curve = learning_curve(work_dir)
-    return None if curve is None else dict(key=curve[2], steps=curve[0],
-                                           values=[round(v, 4) for v in curve[1]])
-
-
-def training_seconds_per_iter(work_dir: str) -> Optional[float]:
-    """Median logged training time per iteration over all sittings of a run."""
-    times = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
-        with open(path) as f:
-            times += [r['time'] for r in map(json.loads, f) if 'time' in r and 'loss' in r]
-    return round(statistics.median(times), 4) if times else None
+    return dict(key=key, steps=steps, values=[round(float(records[i][key]), 4) for i in steps])
 
 
 def load_model(model: Model):
     """A benchmark model with random weights (timing, counting), auxiliary heads kept."""
+    from mmengine.config import DictAction
+
     from lrseg_mm.apis import load_segmentor
-    return load_segmentor(osp.join(REPO, model.config),
-                          cfg_options=parse_cfg_options(model.options))
-
-
-def model_size(model) -> Tuple[int, int]:
-    """(parameters of the inference path, multiply-adds at 360x480)."""
-    import torch
-
-    from lrseg_mm.utils import count_macs, count_parameters
-    params = count_parameters(model, exclude=('auxiliary_head', ))
-    return params, count_macs(model, torch.zeros(1, 3, *INPUT_SHAPE)).macs
-
-
-def measure_latency(models: Dict[str, object], rounds: int = 20, warmup: int = 3,
-                    threads: int = 1) -> Dict[str, dict]:
-    """Batch-1 CPU latency at 360x480 of several models, timed round-robin.
-
-    What is timed is the network and the resize of the logits to the input
-    (``encode_decode``, random weights: the time does not depend on them); medians over the
-    rounds of this process's CPU time and of wall time.
-
-    Args:
-        models (dict): Name -> segmentor.
-        rounds (int): Timed rounds. Default: 20.
-        warmup (int): Untimed rounds first. Default: 3.
-        threads (int): ``torch.set_num_threads``. Default: 1.
-
-    Returns:
-        dict: Name -> ``{'cpu_ms', 'wall_ms', 'threads', 'rounds', 'cpu'}``.
-    """
-    import torch
-
-    from lrseg_mm.utils import InferenceRunner, cpu_model_name, round_robin
-    torch.set_num_threads(threads)
-    times = round_robin({n: InferenceRunner(m, INPUT_SHAPE) for n, m in models.items()},
-                        rounds, warmup)
-    return {n: dict(cpu_ms=round(times.median_ms(n, 'cpu'), 2),
-                    wall_ms=round(times.median_ms(n, 'wall'), 2), threads=threads,
-                    rounds=rounds, cpu=cpu_model_name()) for n in models}
+    parser = argparse.ArgumentParser()  # the options as --cfg-options reads them
+    parser.add_argument('--o', nargs='+', action=DictAction, default={})
+    options = parser.parse_args(['--o', *model.options] if model.options else []).o
+    return load_segmentor(osp.join(REPO, model.config), cfg_options=options)
 
 
 def result_name(result: dict) -> str:
+    """``<model>-seed<seed>`` of a result."""
     return f"{result['model']}-seed{result['seed']}"
 
 
@@ -408,40 +328,54 @@ def save_result(result: dict, archive_dir: Optional[str]) -> None:
             f.write('\n')
 
 
-def evaluate(run: Run, data_root: str, tools: ToolOptions, latency_rounds: int = 20,
+def evaluate(run: Run, tools: ToolOptions, latency_rounds: int = 20,
              latency_threads: int = 1, archive_dir: Optional[str] = None) -> dict:
-    """Val metrics, size and latency of a trained run, written to its ``result.json`` (and
-    the archive)."""
-    val, confusion, svn = evaluate_checkpoint(run, run.final_checkpoint, data_root, tools)
+    """Val metrics (:func:`evaluate_checkpoint`), size and latency (:func:`measure_latency`)
+    of a trained ``run``, written to its ``result.json`` and to ``archive_dir``."""
+    import torch
+
+    from lrseg_mm.utils import count_macs, count_parameters
+    val, confusion, svn = evaluate_checkpoint(run, run.final_checkpoint, tools)
     model = load_model(run.model)
-    params, macs = model_size(model)
-    latency = measure_latency({run.name: model}, latency_rounds,
-                              threads=latency_threads)[run.name]
+    times = [r['time'] for r in _training_records(run.work_dir)]
     m = run.model
     result = dict(
         model=m.name, title=m.title, config=m.config, seed=run.seed, variant_of=m.variant_of,
         change=m.change, cfg_options=list(m.options), ours=m.ours, from_scratch=True,
         paper_pretrained=m.paper_pretrained, budget=run.budget.as_dict(),
-        checkpoint=run.final_checkpoint, val=val, params=params, macs=macs,
-        input_shape=list(INPUT_SHAPE), latency=latency,
-        train_seconds_per_iter=training_seconds_per_iter(run.work_dir), tag=run.budget.tag,
-        written=time.strftime('%Y-%m-%d %H:%M:%S'), curve=curve_record(run.work_dir),
-        confusion=confusion, svn=svn)
-    save_result(result, archive_dir)
+        checkpoint=run.final_checkpoint, val=val,
+        params=count_parameters(model, exclude=('auxiliary_head', )),
+        macs=count_macs(model, torch.zeros(1, 3, *INPUT_SHAPE)).macs,
+        input_shape=list(INPUT_SHAPE), latency=None,
+        train_seconds_per_iter=round(statistics.median(times), 4) if times else None,
+        tag=run.budget.tag, written=time.strftime('%Y-%m-%d %H:%M:%S'),
+        curve=learning_curve(run.work_dir), confusion=confusion, svn=svn)
+    measure_latency([result], latency_rounds, latency_threads, archive_dir)
     return result
 
 
-def remeasure_latency(results: List[dict], rounds: int, threads: int,
-                      archive_dir: Optional[str] = None) -> None:
-    """Time every model of ``results`` round-robin in one go; update their result files."""
+def measure_latency(results: List[dict], rounds: int = 20, threads: int = 1,
+                    archive_dir: Optional[str] = None) -> None:
+    """Time the models of ``results`` round-robin in one go and save the results with their
+    ``latency`` (:func:`save_result` to ``archive_dir``): batch 1 at 360x480, the network and
+    the resize of the logits (``encode_decode``, random weights), medians over ``rounds``
+    (after 3 warm-up rounds) of process CPU and wall time, ``threads`` torch threads."""
+    import torch
+
+    from lrseg_mm.utils import InferenceRunner, cpu_model_name, round_robin
     models = {}
     for r in results:  # built as archived, also for a model no longer defined
         if r['model'] not in models:
             models[r['model']] = load_model(Model(r['model'], r['title'], r['config'],
                                                   options=tuple(r['cfg_options'])))
-    latency = measure_latency(models, rounds=rounds, threads=threads)
+    torch.set_num_threads(threads)
+    times = round_robin({n: InferenceRunner(m, INPUT_SHAPE) for n, m in models.items()},
+                        rounds, warmup=3)
     for result in results:
-        result['latency'] = latency[result['model']]
+        name = result['model']
+        result['latency'] = dict(cpu_ms=round(times.median_ms(name, 'cpu'), 2),
+                                 wall_ms=round(times.median_ms(name, 'wall'), 2),
+                                 threads=threads, rounds=rounds, cpu=cpu_model_name())
         save_result(result, archive_dir)
 
 
@@ -456,9 +390,5 @@ def load_results(budget_dir: str, archive_dir: Optional[str] = None) -> List[dic
     for path in paths:  # a run folder's result replaces its archived copy
         with open(path) as f:
             result = json.load(f)
-        # results written before the archive existed lack these two
-        result.setdefault('tag', osp.basename(budget_dir))
-        if 'curve' not in result:
-            result['curve'] = curve_record(osp.dirname(result['checkpoint']))
         results[result_name(result)] = result
     return [results[name] for name in sorted(results)]
