@@ -3,11 +3,10 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
 import lrseg_mm  # noqa: F401  (registers modules)
+from lrseg_mm.engine import build_runner, load_run_config
 
 
 def parse_args(argv=None):
@@ -70,14 +69,7 @@ def enable_tta(cfg):
 
 def build_config(args):
     """The config of a test run: ``args`` applied to the config file."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = enable_visualization(cfg, args)
@@ -94,7 +86,7 @@ def main(argv=None):
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = build_config(args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     return runner.test()
 
 

@@ -7,10 +7,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import lrseg_mm  # noqa: F401  (registers modules)
+from lrseg_mm.engine import build_runner, load_run_config
 
 
 def parse_args(argv=None):
@@ -33,14 +32,7 @@ def parse_args(argv=None):
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.launcher, args.cfg_options, args.work_dir)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in AMP_WRAPPERS:
@@ -64,7 +56,7 @@ def main(argv=None):
         print_log(f'--resume: no checkpoint in {cfg.work_dir}, starting from scratch',
                   logger='current', level=logging.WARNING)
     # as the toolbox's tools/train.py: our configs select lrseg_mm's LrsegRunner this way
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -12,6 +12,7 @@ from .checkpoint import (CorruptCheckpointError, SafeCheckpointLoadingHook,
 from .optim_wrappers import CPUAmpOptimWrapper
 from .optim_wrapper_constructor import NormBiasDecayOptimWrapperConstructor
 from .rng_state_hook import RNGStateHook
+from .run_config import build_runner, load_run_config
 from .runner import CPUCapableDistributedDataParallel, LrsegRunner
 from .sync_bn import CPUSyncBatchNorm, convert_cpu_sync_batchnorm
 
@@ -20,6 +21,6 @@ __all__ = [
     'CorruptCheckpointError', 'LrsegRunner', 'NormBiasDecayOptimWrapperConstructor',
     'RNGStateHook', 'SafeCheckpointLoadingHook',
     'UnsafeCheckpointError', 'checkpoint_errors_named', 'convert_cpu_sync_batchnorm',
-    'explain_load_error', 'load_local_checkpoint', 'safe_checkpoint_globals',
+    'build_runner', 'explain_load_error', 'load_local_checkpoint', 'load_run_config', 'safe_checkpoint_globals',
     'safe_checkpoint_loading'
 ]
