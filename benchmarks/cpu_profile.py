@@ -1,26 +1,3 @@
-"""Where LRNNet's CPU time goes, next to its peers'.
-
-Two views, one process, the CPU model printed:
-
-* **eager PyTorch**: ``torch.profiler`` self CPU time of every ATen operator while the
-  ``logits`` function (network + resize to the input size, as in the peer table) runs at
-  512x1024 on ``--threads`` threads, grouped into convolutions, batch norm, layout
-  (concatenation, copies, channel shuffle), elementwise (activations, residual adds, the
-  downsampler's maximum), resize and the rest; for each model as built and with BN folded
-  into the convolutions (``lrseg_mm.utils.fuse_conv_bn`` with the peers' fusers). The
-  convolutions' throughput, 2 x MACs / convolution time, says how well each model feeds
-  the CPU's arithmetic.
-* **deployed**: OpenVINO's per-node performance counters for LRNNet's exported float32
-  graph and its INT8 graph, grouped the same way, and ONNX Runtime's session profiler for
-  the float32 graph (sessions from ``lrseg_mm.apis``, as every benchmark runs them). The
-  INT8 kernels only speed up the convolutions and matrix products; ``non-conv share``
-  bounds the INT8/float32 latency ratio from below (what is left if the INT8 convolutions
-  cost nothing).
-
-Profiler times include the profiler's own overhead: read the shares, not the absolute ms.
-Run ``python -m benchmarks.cpu_profile [--threads 1] [--write]``; ``--write`` replaces the
-``cpu-profile-cpu`` section of BENCHMARKS.md.
-"""
 """Where LRNNet's CPU time goes, next to its peers': the self time of each operator of the
 ``logits`` function at 512x1024, grouped into categories, in eager PyTorch (``torch.profiler``;
 as built and with BN folded), OpenVINO (per-node counters; float32 and INT8 graphs) and ONNX
@@ -61,35 +38,30 @@ ATEN = {
     'resize': ('upsample', ),
 }
 # ONNX Runtime's node op types (after its fusions: FusedConv = Conv + activation, NCHWc
-# convolutions with their ReorderInput/ReorderOutput layout conversions).
-ONNXRUNTIME = {
-    'conv': ('Conv', 'FusedConv', 'QLinearConv', 'ConvInteger', 'MatMul', 'FusedMatMul',
-             'Gemm', 'QLinearMatMul', 'MatMulInteger'),
+# convolutions with their ReorderInput/ReorderOutput layout conversions) and OpenVINO's.
+NODES = {
+    'conv': ('Conv', 'FusedConv', 'QLinearConv', 'ConvInteger', 'MatMul', 'FusedMatMul', 'Gemm',
+             'QLinearMatMul', 'MatMulInteger', 'Convolution', 'GroupConvolution',
+             'FullyConnected'),
     'batch norm': ('BatchNormalization', ),
     'layout': ('Concat', 'Split', 'Slice', 'Transpose', 'Reshape', 'ReorderInput',
-               'ReorderOutput', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear'),
+               'ReorderOutput', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
+               'Reorder', 'ShuffleChannels', 'Concatenation', 'VariadicSplit', 'StridedSlice'),
     'elementwise': ('Add', 'Relu', 'Max', 'MaxPool', 'Mul', 'Div', 'Sub', 'Softmax',
                     'ReduceMean', 'ReduceL2', 'Sqrt', 'Clip', 'Sigmoid', 'AveragePool',
-                    'GlobalAveragePool', 'Sum', 'QLinearAdd', 'QLinearConcat'),
-    'resize': ('Resize', 'Upsample'),
-}
-OPENVINO = {
-    'conv': ('Convolution', 'GroupConvolution', 'MatMul', 'FullyConnected'),
-    'layout': ('Reorder', 'ShuffleChannels', 'Concatenation', 'Concat', 'Split',
-               'VariadicSplit', 'Reshape', 'Transpose', 'Pad', 'StridedSlice'),
-    'elementwise': ('Subgraph', 'Eltwise', 'MaxPool', 'AvgPool', 'Pooling', 'Softmax',
-                    'FakeQuantize', 'ReduceMean', 'ReduceL2', 'Multiply', 'Add'),
-    'resize': ('Interpolate', ),
+                    'GlobalAveragePool', 'Sum', 'QLinearAdd', 'QLinearConcat', 'Subgraph',
+                    'Eltwise', 'AvgPool', 'Pooling', 'FakeQuantize', 'Multiply'),
+    'resize': ('Resize', 'Upsample', 'Interpolate'),
 }
 
 
-def category(table: dict, name: str) -> str:
-    """The category of an operator ``name`` in ``table`` (:data:`ONNXRUNTIME`,
-    :data:`OPENVINO`: node types; :data:`ATEN`: substrings of the ATen name)."""
-    if table is ATEN:
+def category(name: str, aten: bool = False) -> str:
+    """The category of a backend's node type ``name`` (:data:`NODES`), or with ``aten`` of
+    an ATen operator (:data:`ATEN`: substrings of its name)."""
+    if aten:
         op = name.split('::')[-1]
         return next((c for c, keys in ATEN.items() if any(k in op for k in keys)), 'other')
-    return next((c for c, types in table.items() if name in types), 'other')
+    return next((c for c, types in NODES.items() if name in types), 'other')
 
 
 def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
@@ -105,7 +77,7 @@ def eager_profile(model, calls: int = 3, shape=SHAPE) -> dict:
                 forward(x)
     spent = collections.Counter()
     for event in prof.key_averages():
-        spent[category(ATEN, event.key)] += event.self_cpu_time_total / 1e3 / calls
+        spent[category(event.key, aten=True)] += event.self_cpu_time_total / 1e3 / calls
     return dict(spent)
 
 
@@ -119,7 +91,7 @@ def openvino_profile(model_file: str, threads: int, calls: int = 3, shape=SHAPE)
     for _ in range(calls):
         request.infer({0: x})
         for node in request.profiling_info:
-            spent[category(OPENVINO, node.node_type)] += node.real_time.total_seconds() * 1e3
+            spent[category(node.node_type)] += node.real_time.total_seconds() * 1e3
     return {k: v / calls for k, v in spent.items()}
 
 
@@ -140,7 +112,7 @@ def onnxruntime_profile(model_file: str, threads: int, calls: int = 3, shape=SHA
     for event in events:
         if (event.get('cat') == 'Node' and event['name'].endswith('_kernel_time')
                 and event['ts'] >= first_timed):
-            spent[category(ONNXRUNTIME, event['args']['op_name'])] += event['dur'] / 1e3
+            spent[category(event['args']['op_name'])] += event['dur'] / 1e3
     return {k: v / calls for k, v in spent.items()}
 
 

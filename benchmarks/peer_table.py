@@ -1,13 +1,7 @@
 """Peer table: our models against MMSegmentation's real-time zoo, eager and deployed, timed
-round-robin in one run at the papers' resolutions (see BENCHMARKS.md)::
-
-    python -m benchmarks.peer_table [--quick]
-    python -m benchmarks.peer_table --backends pytorch onnxruntime openvino --int8 --threads 1 2
-
-It writes the generated sections of BENCHMARKS.md, a plot of FPS against parameters
-annotated with the mIoU the papers / the model zoo report (not measured here), and the raw
-numbers as JSON.
-"""
+round-robin at the papers' resolutions (see BENCHMARKS.md). It writes the generated sections
+of BENCHMARKS.md, a plot of FPS against parameters annotated with the reported mIoU, and the
+raw numbers as JSON."""
 import argparse
 import copy
 import json
@@ -62,32 +56,35 @@ def _eager_runner(model, entry: Entry, device: str, variant: str) -> InferenceRu
                            compiled=variant.endswith('-compiled'))
 
 
+def _attempt(call, log, failure: str):
+    """``call()``, or None after logging ``failure`` and the error: one model or variant
+    that fails does not end the run."""
+    try:
+        return call()
+    except Exception as exc:
+        log(f'{failure}: {exc!r}')
+
+
 def _backend_calls(model, entry: Entry, backends, threads: int, int8: bool, onnx_dir: str,
                    log=print) -> dict:
     """Timed calls of the exported graph (and INT8 graph) on each non-PyTorch backend."""
-    calls = {}
-    deployed = [b for b in backends if b != 'pytorch']
-    if not deployed:
-        return calls
-    try:
-        fp32 = cached_export(model, entry.shape, 1, onnx_dir, name=entry.name)
-    except Exception as exc:
-        log(f'{entry.name}: export failed ({exc!r}); no backend columns')
-        return calls
+    calls, deployed = {}, [b for b in backends if b != 'pytorch']
+    fp32 = deployed and _attempt(lambda: cached_export(model, entry.shape, 1, onnx_dir,
+                                                       name=entry.name),
+                                 log, f'{entry.name}: export failed, no backend columns')
     inputs = random_images(1, entry.shape).numpy()
-    for backend in deployed:
+    for backend in deployed if fp32 else []:
         graphs = {backend: fp32}
         if int8 and entry.name in INT8_MODELS:
-            try:
-                graphs[f'{backend}-int8'] = int8_graph(fp32, backend, entry.shape)
-            except Exception as exc:
-                log(f'{entry.name}: INT8 quantisation for {backend} failed ({exc!r})')
+            graphs[f'{backend}-int8'] = _attempt(
+                lambda: int8_graph(fp32, backend, entry.shape), log,
+                f'{entry.name}: INT8 quantisation for {backend} failed')
         for variant, path in graphs.items():
-            try:
-                run = build_backend(backend, onnx_file=path, threads=threads)
+            run = path and _attempt(lambda: build_backend(backend, onnx_file=path,
+                                                          threads=threads),
+                                    log, f'{entry.name} {variant}: not measured')
+            if run:
                 calls[variant] = lambda run=run: run(inputs)
-            except Exception as exc:
-                log(f'{entry.name} {variant}: not measured ({exc!r})')
     return calls
 
 
@@ -108,24 +105,17 @@ def prepare(entries: List[Entry], device: str, backends=('pytorch', ), threads: 
         if entry.miou is None:
             entry.miou, entry.miou_source = zoo_miou(entry)
         start = time.time()
-        try:
-            model = load_segmentor(entry.path, drop_auxiliary_heads=True)
-        except Exception as exc:  # a model that does not build is reported, not fatal
-            log(f'SKIP {entry.name}: building {entry.config} failed: {exc!r}')
+        model = _attempt(lambda: load_segmentor(entry.path, drop_auxiliary_heads=True), log,
+                         f'SKIP {entry.name}: building {entry.config} failed')
+        if model is None:
             continue
-        try:
-            macs = count_macs(model, torch.randn(1, 3, *entry.shape)).macs
-        except Exception as exc:
-            log(f'{entry.name}: MAC count failed ({exc!r}); reported as n/a')
-            macs = None
-        calls = {}
-        for variant in eager_variants(device, entry) if 'pytorch' in backends else []:
-            if eager is not None and variant not in eager:
-                continue
-            try:
-                calls[variant] = _eager_runner(model, entry, device, variant)
-            except Exception as exc:
-                log(f'{entry.name} {variant}: not measured ({exc!r})')
+        macs = _attempt(lambda: count_macs(model, torch.randn(1, 3, *entry.shape)).macs, log,
+                        f'{entry.name}: MAC count failed, reported as n/a')
+        eager_calls = {v: _attempt(lambda: _eager_runner(model, entry, device, v), log,
+                                   f'{entry.name} {v}: not measured')
+                       for v in (eager_variants(device, entry) if 'pytorch' in backends else [])
+                       if eager is None or v in eager}
+        calls = {v: call for v, call in eager_calls.items() if call is not None}
         calls.update(_backend_calls(model, entry, backends, threads, int8, onnx_dir, log))
         prepared[entry.name] = dict(entry=entry, params=count_parameters(model), macs=macs,
                                     calls=calls)
@@ -273,13 +263,9 @@ def deployment_markdown(runs: Dict[int, dict]) -> str:
 
 def versions() -> str:
     """Versions of the deployment runtimes that are installed."""
-    from importlib.metadata import PackageNotFoundError, version
-    found = []
-    for name in ('onnxruntime', 'openvino'):
-        try:
-            found.append(f'{name} {version(name)}')
-        except PackageNotFoundError:
-            pass
+    from importlib.metadata import version
+    from importlib.util import find_spec
+    found = [f'{name} {version(name)}' for name in ('onnxruntime', 'openvino') if find_spec(name)]
     return ', '.join(found) or 'no deployment runtime'
 
 
@@ -321,9 +307,8 @@ def plot(summary: dict, device: str, path: str, device_name: Optional[str] = Non
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.5))
     for ax, (title, shape) in zip(axes, GROUPS):
         points = []
-        for r in summary['rows'].values():
-            if tuple(r['shape']) != tuple(shape) or 'fp32' not in r['variants']:
-                continue
+        for r in (r for r in summary['rows'].values()
+                  if tuple(r['shape']) == tuple(shape) and 'fp32' in r['variants']):
             x, y = r['params'] / 1e6, r['variants']['fp32'][key]
             colour = 'tab:red' if r['ours'] else 'tab:blue'
             ax.scatter([x], [y], s=110 if r['ours'] else 45, marker='*' if r['ours'] else 'o',

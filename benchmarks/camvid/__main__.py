@@ -90,10 +90,10 @@ def train_and_evaluate(args, runs, tools, archived, archive_dir) -> int:
             continue
         try:
             if args.command in ('run', 'train'):
-                state = 'continuing' if osp.isfile(
-                    osp.join(run.work_dir, 'last_checkpoint')) else 'starting'
-                print(f'{step}: {state} training, checkpoint every '
-                      f'{checkpoint_interval(run.model, budget)} iterations -> {run.work_dir}')
+                resumed = osp.isfile(osp.join(run.work_dir, 'last_checkpoint'))
+                print(f'{step}: {"continuing" if resumed else "starting"} training, checkpoint '
+                      f'every {checkpoint_interval(run.model, budget)} iterations -> '
+                      f'{run.work_dir}')
                 train(run, tools)
             if args.command in ('run', 'evaluate'):
                 if not osp.isfile(run.final_checkpoint):
@@ -134,7 +134,6 @@ def confusion(args, runs, tools, known, archive_dir) -> int:
                   'block as the identity {identity_mIoU}'.format(**svn))
         if run.name in known:
             known[run.name].update(confusion=matrix, svn=svn, confusion_checkpoint=checkpoint)
-            known[run.name].pop('attention', None)  # the older form of `svn`
             save_result(known[run.name], archive_dir)
             print(f'kept in the result of {run.name}')
     return 0

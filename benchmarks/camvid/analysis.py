@@ -114,12 +114,6 @@ def final_training_loss(result: dict, last: int = 10) -> Optional[float]:
     return statistics.mean(curve['values'][-last:]) if curve else None
 
 
-def svn_diagnostics(result: dict) -> Optional[dict]:
-    """A run's SVN diagnostics: ``svn`` of the result, or the attention summary that
-    results analysed before the test loop collected it kept (no identity_mIoU)."""
-    return result.get('svn') or result.get('attention')
-
-
 def moving_average(values: Sequence[float], window: int) -> List[float]:
     """Trailing mean over up to ``window`` values (the first ones average what exists)."""
     if window < 1:

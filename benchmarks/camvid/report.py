@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence
 from ..sections import markdown_table, write_section
 from .analysis import (HEAD_VARIANTS, Aggregate, ablation_groups, aggregate, benchmark_groups,
                        described, final_training_loss, in_benchmark_table, mean_of,
-                       moving_average, order, svn_diagnostics)
+                       moving_average, order)
 from .models import CLASSES, SHORT_CLASS_NAMES
 from .runs import Run, ToolOptions, frame_names, load_results, result_name
 
@@ -74,7 +74,7 @@ def ablation_table(groups: Dict[str, Aggregate]) -> str:
         agg = groups[name]
         delta = '' if base is None or name == 'lrnnet-c' else f'{agg.miou - base.miou:+.1f}'
         change = described(agg.first, 'change') or HEAD_VARIANTS.get(name, 'defaults (Model C)')
-        svn = [svn_diagnostics(r) or {} for r in agg.runs]
+        svn = [r.get('svn') or {} for r in agg.runs]
         entropy, weight = (mean_of([s.get(k) for s in svn]) for k in ('entropy', 'max_weight'))
         uniform = next((s for s in svn if s), {})  # log S and 1/S of the model
         rows.append([f'`{name}`', change, f'{agg.first["params"]:,}', agg.miou_text(), delta]
@@ -160,25 +160,21 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
            archive_dir: Optional[str] = None) -> Dict[str, Aggregate]:
     """Write the tables of a budget's results into the generated sections and draw the plots.
 
-    The benchmark (``ablation=False``) and the ablations usually run at different budgets, so
-    one call writes one of them and leaves the other's sections alone.
-
     Args:
-        budget_dir (str): ``RUNS_DIR/<budget tag>``.
-        benchmarks_md (str | None): File with the ``camvid`` section (full table).
-        readme (str | None): File with the ``camvid-summary`` section (short table).
+        budget_dir (str): ``<runs dir>/<budget tag>``, its results read with those archived
+            in ``archive_dir`` (FileNotFoundError when there are none).
+        benchmarks_md, readme (str | None): Files with the ``camvid`` section (full table)
+            and the ``camvid-summary`` section (short table).
         ablation_md (str | None): File with the ablation sections, one per budget
             (``camvid-ablation-<tag>``, added after the last one if missing).
-        plot_path (str | None): PNG of val mIoU against CPU latency.
-        ablation (bool): Write the ablation table instead of the benchmark tables and plots.
-        curves_path (str | None): PNG of the benchmark runs' training-loss curves.
-        archive_dir (str | None): Archived results (see ``runs.load_results``).
+        plot_path, curves_path (str | None): PNGs of val mIoU against CPU latency and of the
+            training-loss curves.
+        ablation (bool): Write the ablation table instead of the benchmark tables and plots
+            (they usually run at different budgets).
+        archive_dir (str | None): See :func:`runs.load_results`.
 
     Returns:
         dict: Model name -> :class:`Aggregate` of the models written.
-
-    Raises:
-        FileNotFoundError: If the budget has no results.
     """
     results = load_results(budget_dir, archive_dir)
     if not results:

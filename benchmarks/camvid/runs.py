@@ -15,6 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
+from mmengine.config import DictAction
+
+from lrseg_mm.apis import list_images, load_segmentor
+from lrseg_mm.utils import (InferenceRunner, count_macs, count_parameters, cpu_model_name,
+                            round_robin)
 from .models import INPUT_SHAPE, Model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -31,7 +37,6 @@ IDENTITY_OPTIONS = ('model.decode_head.bypass_svn=True', )
 
 def frame_names(folder: str) -> List[str]:
     """Names of the images of ``folder``, sorted; ValueError if it holds none."""
-    from lrseg_mm.apis import list_images
     return [osp.basename(path) for path in list_images(folder)]
 
 
@@ -107,9 +112,8 @@ class Budget:
     @property
     def tag(self) -> str:
         """Folder of this budget's runs, e.g. ``e30-b4`` (``i2-b2`` for a forced max_iters)."""
-        if self.epochs is not None:
-            return f'e{self.epochs:g}-b{self.batch_size}'
-        return f'i{self.max_iters}-b{self.batch_size}'
+        return f'e{self.epochs:g}-b{self.batch_size}' if self.epochs is not None else \
+            f'i{self.max_iters}-b{self.batch_size}'
 
     def as_dict(self) -> dict:
         """The budget as a result keeps it."""
@@ -300,9 +304,6 @@ def learning_curve(work_dir: str) -> Optional[dict]:
 
 def load_model(model: Model):
     """A benchmark model with random weights (timing, counting), auxiliary heads kept."""
-    from mmengine.config import DictAction
-
-    from lrseg_mm.apis import load_segmentor
     parser = argparse.ArgumentParser()  # the options as --cfg-options reads them
     parser.add_argument('--o', nargs='+', action=DictAction, default={})
     options = parser.parse_args(['--o', *model.options] if model.options else []).o
@@ -332,9 +333,6 @@ def evaluate(run: Run, tools: ToolOptions, latency_rounds: int = 20,
              latency_threads: int = 1, archive_dir: Optional[str] = None) -> dict:
     """Val metrics (:func:`evaluate_checkpoint`), size and latency (:func:`measure_latency`)
     of a trained ``run``, written to its ``result.json`` and to ``archive_dir``."""
-    import torch
-
-    from lrseg_mm.utils import count_macs, count_parameters
     val, confusion, svn = evaluate_checkpoint(run, run.final_checkpoint, tools)
     model = load_model(run.model)
     times = [r['time'] for r in _training_records(run.work_dir)]
@@ -360,9 +358,6 @@ def measure_latency(results: List[dict], rounds: int = 20, threads: int = 1,
     ``latency`` (:func:`save_result` to ``archive_dir``): batch 1 at 360x480, the network and
     the resize of the logits (``encode_decode``, random weights), medians over ``rounds``
     (after 3 warm-up rounds) of process CPU and wall time, ``threads`` torch threads."""
-    import torch
-
-    from lrseg_mm.utils import InferenceRunner, cpu_model_name, round_robin
     models = {}
     for r in results:  # built as archived, also for a model no longer defined
         if r['model'] not in models:

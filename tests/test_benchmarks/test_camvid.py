@@ -391,9 +391,9 @@ def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None, **ext
 
 def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     budget_dir = tmp_path / 'e10-b4'
-    # an older result keeps the attention summary without the identity run
+    # an older result keeps the SVN summary without the identity run
     attention = dict(entropy=4.3, max_entropy=4.382, max_weight=0.02, uniform_weight=0.0125)
-    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0, attention=attention)
+    _fake_result(budget_dir, 'lrnnet-c', 0, 50.0, svn=attention)
     _fake_result(budget_dir, 'lrnnet-c', 1, 54.0)
     svn = dict(attention, entropy=4.0, max_weight=0.05)
     _fake_result(budget_dir, 'lrnnet-c-drop0', 0, 57.0, losses=[9.0] + [0.5] * 10,
@@ -435,7 +435,7 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     assert cells[-4:] == ['0.400', '3.50 (4.38)', '0.050 (0.0125)', '25.0']
     row_c = [c.strip() for c in next(line for line in ablation.splitlines()
                                      if '`lrnnet-c`' in line).strip('|').split('|')]
-    # no curve kept: no loss, not a made-up one; the older attention summary is read
+    # no curve kept: no loss, not a made-up one; the older SVN summary is read
     assert row_c[-4:] == ['-', '4.30 (4.38)', '0.020 (0.0125)', '-']
     row_a = next(line for line in ablation.splitlines() if '`lrnnet-a`' in line)
     assert 'Model A' in row_a and '665,000' in row_a and '-3.0' in row_a
