@@ -1,10 +1,7 @@
-"""Where LRNNet's CPU time goes, next to its peers': the self time of each operator of the
-``logits`` function at 512x1024, grouped into categories, in eager PyTorch (``torch.profiler``;
-as built and with BN folded), OpenVINO (per-node counters; float32 and INT8 graphs) and ONNX
-Runtime (session profiler), with the convolutions' throughput (see BENCHMARKS.md).
-``python -m benchmarks.cpu_profile [--threads 1] [--write]``; ``--write`` replaces the
-``cpu-profile-cpu`` section of BENCHMARKS.md. Profiler overhead inflates the ms: read the
-shares."""
+"""Where LRNNet's CPU time goes, next to its peers': each operator's self time in the
+``logits`` function at 512x1024 by category, in eager PyTorch (as built and BN-folded),
+OpenVINO (float32 and INT8 graphs) and ONNX Runtime (see BENCHMARKS.md). Profiler overhead
+inflates the ms: read the shares."""
 import argparse
 import collections
 import copy
@@ -165,8 +162,8 @@ def run(threads: int, deployed: bool = True, log=print) -> str:
         text += ['OpenVINO (performance counters; non-conv share = the graph\'s time outside '
                  'convolutions and matrix products / the fp32 graph\'s total):',
                  _table('non-conv share', [
-                     row(name, spent, f'{(sum(spent.values()) - spent.get("conv", 0)) / fp32_total:.2f}')
-                     for name, spent in graphs.items()]),
+                     row(name, s, f'{(sum(s.values()) - s.get("conv", 0)) / fp32_total:.2f}')
+                     for name, s in graphs.items()]),
                  'ONNX Runtime (session profiler, kernel time per node; the eager rows above '
                  'are the reference for backend / eager):',
                  _table('conv GFLOP/s', [row('LRNNet fp32', ort_fp32,

@@ -15,18 +15,10 @@ CITYSCAPES, VOC = (512, 1024), (512, 512)
 
 @dataclass
 class Entry:
-    """One model of the table.
-
-    Attributes:
-        name (str): Display name.
-        config (str): Config path, relative to the repository (``mmseg::`` for the
-            toolbox's shipped configs).
-        shape (tuple): Input (H, W): the paper's resolution.
-        ours (bool): A model of this project.
-        miou (float | None): mIoU reported by the paper (ours) or the toolbox's metafile
-            (:func:`zoo_miou`); not measured here.
-        miou_source (str): Where ``miou`` comes from and on which split.
-    """
+    """One model of the table: display ``name``, ``config`` (relative to the repository, or
+    ``mmseg::`` for the toolbox's), input ``shape`` (H, W) of its paper, whether it is
+    ``ours``, and the ``miou`` its paper (ours) or the toolbox's metafile (:func:`zoo_miou`)
+    reports, not measured here, with its ``miou_source`` (where, which split)."""
     name: str
     config: str
     shape: Tuple[int, int]
@@ -124,13 +116,8 @@ PEER_FUSERS = (fuse_erfnet_block, fuse_cgnet_block)
 
 
 class RandomCalibrationReader(ImageFolderCalibrationReader):
-    """Random normal calibration inputs for the INT8 quantisers (INT8 *speed* does not
-    depend on the calibrated ranges): the image reader with random crops.
-
-    Args:
-        shape (tuple[int, int]): Input (H, W).
-        num (int): Batches. Default: 4.
-    """
+    """``num`` random normal calibration inputs of (H, W) ``shape`` for the INT8 quantisers
+    (INT8 *speed* does not depend on the calibrated ranges)."""
 
     def __init__(self, shape: Sequence[int], num: int = 4):
         super().__init__([''], num, shape, pipeline=[], data_preprocessor=None)

@@ -6,14 +6,9 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = 'l') -> str:
-    """A Markdown table.
-
-    Args:
-        header (sequence[str]): Column titles.
-        rows (iterable[sequence[str]]): Cells as text.
-        align (str): 'l' (left) or 'r' (right) per column; columns past its end are
-            right-aligned. Default: 'l' (the first column left, the others right).
-    """
+    """A Markdown table of the column titles ``header`` and the ``rows`` of cells (text),
+    aligned as ``align`` says per column: 'l' left or 'r' right, and columns past its end
+    right (by default the first column left, the others right)."""
     rule = ['---' if a == 'l' else '---:' for a in align.ljust(len(header), 'r')]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(rule) + '|']
     return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
@@ -40,16 +35,9 @@ def read_section(text: str, name: str) -> str:
 
 
 def replace_section(text: str, name: str, body: str, after: Optional[str] = None) -> str:
-    """``text`` with the body of section ``name`` replaced by ``body`` (the markers stay).
-
-    Args:
-        text (str): The document.
-        name (str): The section.
-        body (str): Its new content.
-        after (str, optional): Where a section the text lacks is added: after the last line
-            that starts with this text (at the end when no line does). Without it a missing
-            section is a ValueError.
-    """
+    """The document ``text`` with the body of section ``name`` replaced by ``body`` (the
+    markers stay). A section the text lacks is added after the last line that starts with
+    ``after`` (at the end when no line does); without ``after`` it is a ValueError."""
     if after is not None and markers(name)[0] not in text:
         lines = text.splitlines(keepends=True)
         last = max((k for k, line in enumerate(lines) if line.startswith(after)),

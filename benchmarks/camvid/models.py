@@ -146,12 +146,8 @@ BENCHMARK_NAMES = [m.name for m in _BENCHMARK]
 
 
 def resolve_models(names: Sequence[str]) -> List[Model]:
-    """Models named on the command line; ``all`` = the benchmark list, ``ablations`` = the
-    variants.
-
-    Raises:
-        SystemExit: Naming an unknown model and the choices.
-    """
+    """The models of the command line's ``names`` (``all``: the benchmark list,
+    ``ablations``: the variants); SystemExit naming the choices for an unknown name."""
     models = []
     for name in names:
         if name == 'all':

@@ -160,21 +160,13 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
            archive_dir: Optional[str] = None) -> Dict[str, Aggregate]:
     """Write the tables of a budget's results into the generated sections and draw the plots.
 
-    Args:
-        budget_dir (str): ``<runs dir>/<budget tag>``, its results read with those archived
-            in ``archive_dir`` (FileNotFoundError when there are none).
-        benchmarks_md, readme (str | None): Files with the ``camvid`` section (full table)
-            and the ``camvid-summary`` section (short table).
-        ablation_md (str | None): File with the ablation sections, one per budget
-            (``camvid-ablation-<tag>``, added after the last one if missing).
-        plot_path, curves_path (str | None): PNGs of val mIoU against CPU latency and of the
-            training-loss curves.
-        ablation (bool): Write the ablation table instead of the benchmark tables and plots
-            (they usually run at different budgets).
-        archive_dir (str | None): See :func:`runs.load_results`.
-
-    Returns:
-        dict: Model name -> :class:`Aggregate` of the models written.
+    The results are those of ``budget_dir`` (``<runs dir>/<budget tag>``) and of
+    ``archive_dir`` (FileNotFoundError when there are none). ``benchmarks_md`` gets the
+    full table (``camvid`` section), ``readme`` the short one (``camvid-summary``);
+    ``plot_path`` and ``curves_path`` are PNGs of val mIoU against CPU latency and of the
+    training-loss curves. With ``ablation`` (usually another budget) only the ablation table
+    is written, into ``ablation_md`` (section ``camvid-ablation-<tag>``, added after the last
+    one if missing). Returns model name -> :class:`Aggregate` of the models written.
     """
     results = load_results(budget_dir, archive_dir)
     if not results:
@@ -229,21 +221,10 @@ def report(budget_dir: str, benchmarks_md: Optional[str] = None, readme: Optiona
 
 def draw_pictures(run: Run, out_path: str, tools: ToolOptions, num_frames: int = 3,
                   width: int = 240) -> List[str]:
-    """Frames of CamVid val, their ground truth and ``tools/infer.py``'s overlays, side by side.
-
-    Each row of the picture is frame | ground truth (void black) | overlay of the run's final
-    checkpoint, every panel ``width`` pixels wide, saved as a 256-colour PNG to stay small.
-
-    Args:
-        run (Run): The run (FileNotFoundError without its final checkpoint).
-        out_path (str): The PNG.
-        tools (ToolOptions): The data root, and how ``tools/infer.py`` runs.
-        num_frames (int): Evenly spaced val frames. Default: 3.
-        width (int): Panel width. Default: 240.
-
-    Returns:
-        list[str]: The val frames used.
-    """
+    """Draw ``num_frames`` evenly spaced CamVid val frames (returned) into the 256-colour PNG
+    ``out_path``, a row each: frame | ground truth (void black) | ``tools/infer.py``'s
+    overlay of the ``run``'s final checkpoint (FileNotFoundError without it), every panel
+    ``width`` pixels wide; ``tools``: the data root, and how the tool runs."""
     import numpy as np
     from PIL import Image
 

@@ -3,6 +3,7 @@ tools (``<runs dir>/<budget tag>/<model>-seed<seed>/``), timing, and the results
 archive in the repository (``benchmarks/results/camvid/<budget tag>/``), where an archived
 run counts as done."""
 import argparse
+import collections
 import glob
 import json
 import math
@@ -41,15 +42,9 @@ def frame_names(folder: str) -> List[str]:
 
 
 def check_camvid_root(data_root: str) -> Dict[str, int]:
-    """Images per split (e.g. ``{'train': 367, 'val': 101}``) of CamVid in the SegNet layout.
-
-    Args:
-        data_root (str): The folder.
-
-    Raises:
-        FileNotFoundError: If the folder, a split folder or the label of an image is missing.
-        ValueError: If a split folder holds no images.
-    """
+    """Images per split (e.g. ``{'train': 367, 'val': 101}``) of CamVid in the SegNet layout
+    in ``data_root``: FileNotFoundError if the folder, a split folder or an image's label is
+    missing, ValueError if a split holds no images."""
     layout = ('{train,val}/*.png images and {train,val}annot/*.png labels of the same names '
               '(ids 0..10, 11 = void), as in the SegNet tutorial')
     if not osp.isdir(data_root):
@@ -73,15 +68,9 @@ def check_camvid_root(data_root: str) -> Dict[str, int]:
 
 @dataclass(frozen=True)
 class Budget:
-    """The training budget shared by every run of one benchmark.
-
-    Attributes:
-        epochs (float | None): Passes over the training images (None for a forced
-            ``max_iters``).
-        batch_size (int): Images per iteration.
-        train_images (int): Training images found in the data root.
-        max_iters (int): Iterations = ceil(epochs x train_images / batch_size).
-    """
+    """The training budget shared by every run of one benchmark: ``epochs`` over the
+    ``train_images`` (None for a forced ``max_iters``) at ``batch_size`` images per
+    iteration = ``max_iters`` iterations, ceil(epochs x train_images / batch_size)."""
     epochs: Optional[float]
     batch_size: int
     train_images: int
@@ -131,15 +120,10 @@ def checkpoint_interval(model: Model, budget: Budget) -> int:
 
 @dataclass
 class ToolOptions:
-    """How the repository's tools run.
-
-    Attributes:
-        data_root (str): CamVid in the SegNet layout.
-        extra_options (list[str]): ``--cfg-options`` added to every training and test run.
-        workers (int | None): Dataloader workers (None: the config's).
-        threads (int | None): ``OMP_NUM_THREADS`` of the tools (None: inherited).
-        quiet (bool): Do not stream the tools' output (it is kept in the run's logs).
-    """
+    """How the repository's tools run: on CamVid in ``data_root``, with ``extra_options``
+    added to every training and test run's ``--cfg-options``, ``workers`` dataloader workers
+    and ``threads`` as ``OMP_NUM_THREADS`` (None: the config's, inherited), streaming their
+    output unless ``quiet`` (it is kept in the run's logs either way)."""
     data_root: str = DEFAULT_DATA_ROOT
     extra_options: Sequence[str] = ()
     workers: Optional[int] = None
@@ -160,60 +144,47 @@ class ToolOptions:
 
 @dataclass
 class Run:
-    """One training run: a model, a seed and a budget, in its own work dir."""
+    """One training run: a ``model``, a ``seed`` and a ``budget``, in its own work dir
+    ``<runs_dir>/<budget tag>/<name>``."""
     model: Model
     seed: int
     budget: Budget
     runs_dir: str
 
-    @property
-    def name(self) -> str:
-        return f'{self.model.name}-seed{self.seed}'
-
-    @property
-    def work_dir(self) -> str:
-        return osp.join(self.runs_dir, self.budget.tag, self.name)
-
-    @property
-    def final_checkpoint(self) -> str:
-        return osp.join(self.work_dir, f'iter_{self.budget.max_iters}.pth')
-
-    @property
-    def result_path(self) -> str:
-        return osp.join(self.work_dir, 'result.json')
+    def __post_init__(self):
+        self.name = f'{self.model.name}-seed{self.seed}'
+        self.work_dir = osp.join(self.runs_dir, self.budget.tag, self.name)
+        self.final_checkpoint = osp.join(self.work_dir, f'iter_{self.budget.max_iters}.pth')
+        self.result_path = osp.join(self.work_dir, 'result.json')
 
     def tool(self, name: str, tools: ToolOptions, *args: str, log: Optional[str] = None):
-        """Run ``tools/<name>.py`` on the run's config with ``args`` through
-        :func:`run_tool`, logged to ``benchmark_<log or name>.log`` in the work dir."""
-        run_tool([sys.executable, osp.join(REPO, 'tools', f'{name}.py'),
-                  osp.join(REPO, self.model.config), *args],
-                 osp.join(self.work_dir, f'benchmark_{log or name}.log'), tools)
-
-
-def run_tool(args: List[str], log_path: str, tools: ToolOptions) -> None:
-    """Run a tool's command line ``args`` as ``tools`` say, stream its output (unless quiet)
-    and keep it in ``log_path``; a RuntimeError with its last lines if it fails."""
-    os.makedirs(osp.dirname(log_path), exist_ok=True)
-    env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', PYTHONUNBUFFERED='1')
-    if tools.threads:
-        env['OMP_NUM_THREADS'] = str(tools.threads)
-    with open(log_path, 'a') as log:
-        log.write(f'\n$ {" ".join(args)}\n')
-        log.flush()
-        process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        tail = []
-        for line in process.stdout:
-            log.write(line)
-            log.flush()  # the file can be followed (tail -f) while the tool runs
-            tail = (tail + [line])[-40:]
-            if not tools.quiet:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-        code = process.wait()
-    if code != 0:
-        raise RuntimeError(f'{args[1]} failed with exit status {code}; its output is in '
-                           f'{log_path}. Last lines:\n{"".join(tail)}')
+        """Run ``tools/<name>.py`` on the run's config with ``args`` as ``tools`` say,
+        streaming its output (unless quiet) into ``benchmark_<log or name>.log`` in the work
+        dir; a RuntimeError with its last lines if it fails."""
+        args = [sys.executable, osp.join(REPO, 'tools', f'{name}.py'),
+                osp.join(REPO, self.model.config), *args]
+        log_path = osp.join(self.work_dir, f'benchmark_{log or name}.log')
+        os.makedirs(self.work_dir, exist_ok=True)
+        env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE', PYTHONUNBUFFERED='1')
+        if tools.threads:
+            env['OMP_NUM_THREADS'] = str(tools.threads)
+        with open(log_path, 'a') as f:
+            f.write(f'\n$ {" ".join(args)}\n')
+            f.flush()
+            process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True)
+            tail = collections.deque(maxlen=40)
+            for line in process.stdout:
+                f.write(line)
+                f.flush()  # the file can be followed (tail -f) while the tool runs
+                tail.append(line)
+                if not tools.quiet:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+            code = process.wait()
+        if code != 0:
+            raise RuntimeError(f'{args[1]} failed with exit status {code}; its output is in '
+                               f'{log_path}. Last lines:\n{"".join(tail)}')
 
 
 def train(run: Run, tools: ToolOptions) -> None:
@@ -258,16 +229,11 @@ def _test_metrics(run: Run, checkpoint: str, tools: ToolOptions, options: Sequen
 
 def evaluate_checkpoint(run: Run, checkpoint: str,
                         tools: ToolOptions) -> Tuple[dict, list, Optional[dict]]:
-    """Val metrics, confusion and SVN diagnostics of a ``checkpoint`` of a ``run``, by
-    ``tools/test.py`` run as ``tools`` say.
-
-    Returns:
-        tuple: ``(val, confusion, svn)``: val mIoU, aAcc, mAcc (2 decimals, as ``IoUMetric``
-        prints them), IoU and Acc per class; the confusion matrix; None without an SVN
-        block, else :class:`lrseg_mm.evaluation.SVNDiagnosticsHook`'s figures and
-        ``identity_mIoU``, the val mIoU with the block as the identity (``bypass_svn``):
-        what its output is worth to the trained model.
-    """
+    """``(val, confusion, svn)`` of a ``checkpoint`` of a ``run`` by ``tools/test.py`` run as
+    ``tools`` say: val mIoU, aAcc, mAcc (2 decimals), IoU and Acc per class; the confusion
+    matrix; None without an SVN block, else :class:`lrseg_mm.evaluation.SVNDiagnosticsHook`'s
+    figures and ``identity_mIoU``, the val mIoU with the block as the identity: what its
+    output is worth to the trained model."""
     metrics = _test_metrics(run, checkpoint, tools)
     val = {k: metrics.get(k) for k in ('mIoU', 'aAcc', 'mAcc', 'IoU', 'Acc')}
     svn = metrics.get('svn')
@@ -287,13 +253,9 @@ def _training_records(work_dir: str) -> List[dict]:
 
 
 def learning_curve(work_dir: str) -> Optional[dict]:
-    """A run's logged training loss over all its sittings, as its result keeps it:
-    ``{'key', 'steps', 'values'}``, None without a log.
-
-    The key is the main head's loss, comparable across models (auxiliary heads add their
-    own terms to 'loss'), or 'loss' where a model logs no main-head term. An iteration
-    logged by two sittings (a resume repeats the last interval) keeps the later value.
-    """
+    """The logged training loss in ``work_dir`` over all sittings as a result keeps it,
+    ``{'key', 'steps', 'values'}`` (None without a log): the main head's loss, comparable
+    across models, else 'loss'; an iteration logged twice (on resuming) keeps the later."""
     records = {int(r['step']): r for r in _training_records(work_dir) if 'step' in r}
     if not records:
         return None
