@@ -20,8 +20,8 @@ class UnreadableImageError(ValueError):
 
 
 def read_image(path: str) -> np.ndarray:
-    """An image file as a BGR uint8 array (as the toolbox's loaders read it); an
-    :class:`UnreadableImageError` naming the file if it is missing or does not decode."""
+    """The image file ``path`` as a BGR uint8 array (as the toolbox's loaders read it); an
+    :class:`UnreadableImageError` naming it if it is missing or does not decode."""
     try:
         img = mmcv.imread(path)
     except Exception as error:  # missing files, and decoders' various errors
@@ -32,12 +32,8 @@ def read_image(path: str) -> np.ndarray:
 
 
 def list_images(folder: str) -> List[str]:
-    """The image files (:data:`IMAGE_EXTENSIONS`) directly inside ``folder``, sorted.
-
-    Raises:
-        FileNotFoundError: If ``folder`` is not a folder.
-        ValueError: If it holds no images.
-    """
+    """The image files (:data:`IMAGE_EXTENSIONS`) directly inside ``folder``, sorted;
+    FileNotFoundError if it is not a folder, ValueError if it holds no images."""
     if not osp.isdir(folder):
         raise FileNotFoundError(f'image folder not found: {folder}')
     files = sorted(osp.join(folder, name) for name in os.listdir(folder)
@@ -48,12 +44,8 @@ def list_images(folder: str) -> List[str]:
 
 
 def collect_images(inputs: Iterable[str]) -> List[str]:
-    """Expand folders to the images directly inside them (sorted); keep files as given.
-
-    Raises:
-        FileNotFoundError: If an input does not exist.
-        ValueError: If a folder holds no images or two inputs would get the same output name.
-    """
+    """The ``inputs`` with folders expanded to their images (:func:`list_images`);
+    FileNotFoundError for a missing input, ValueError if two would share an output name."""
     paths = []
     for item in inputs:
         if osp.isdir(item):
@@ -83,13 +75,11 @@ class LrsegInferencer(MMSegInferencer):
     """``MMSegInferencer`` that writes ``overlays/<name>.png`` and ``labels/<name>.png`` for
     every input ``<name>.<ext>``, image by image.
 
-    The toolbox's inferencer prepares the test pipeline, collates, runs ``test_step`` and
-    builds the config's ``SegLocalVisualizer``. What differs: the model comes from
-    :func:`~lrseg_mm.apis.load_segmentor` (safe checkpoint loading, ``cfg_options``), and
-    :meth:`__call__` writes as it goes (the toolbox keeps every prediction to the end),
-    names the files after the inputs (the toolbox numbers label files, 8-bit only), shows
-    a tqdm progress bar and stops at the first unreadable image with an
-    :class:`UnreadableImageError` naming it.
+    What differs from the toolbox's: the model comes from
+    :func:`~lrseg_mm.apis.load_segmentor` (safe checkpoint loading, ``cfg_options``);
+    :meth:`__call__` writes as it goes, names files after the inputs (the toolbox numbers
+    label files, 8-bit only), shows a progress bar and stops at the first unreadable image
+    with an :class:`UnreadableImageError` naming it.
 
     Args:
         model (str | Config): Config file (``mmseg::...`` for the toolbox's) or object.
@@ -109,10 +99,8 @@ class LrsegInferencer(MMSegInferencer):
 
     def __call__(self, inputs: Iterable[str], out_dir: str, opacity: float = 0.5,
                  with_labels: bool = False, progress: bool = True) -> List[Tuple[str, str]]:
-        """Segment image files (folders are expanded, :func:`collect_images`).
-
-        Label PNGs hold the predicted class of every pixel (train ids for Cityscapes) at
-        the image's own size; overlays show the palette colours over the image.
+        """Segment image files: label PNGs of the predicted class per pixel (train ids for
+        Cityscapes) at the image's size, and overlays of the palette colours.
 
         Args:
             inputs (Iterable[str]): Image files or folders of images.

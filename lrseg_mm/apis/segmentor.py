@@ -8,11 +8,8 @@ from mmengine.config import Config
 
 
 def resolve_config_path(path: str) -> str:
-    """Path of a config file; ``'mmseg::erfnet/x.py'`` names a config shipped with mmseg.
-
-    Raises:
-        FileNotFoundError: If the file (or the package) does not exist.
-    """
+    """Path of a config file ``path``; ``'mmseg::erfnet/x.py'`` names one shipped with
+    mmseg. FileNotFoundError if the file (or the package) does not exist."""
     if '::' in path:
         from mmengine.config.utils import (_get_external_cfg_base_path,
                                            _get_package_and_cfg_path)
@@ -27,8 +24,8 @@ def resolve_config_path(path: str) -> str:
 
 
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
-    """A config file (``mmseg::...`` for the toolbox's) or a copy of a Config object, with
-    ``cfg_options`` merged in as ``--cfg-options`` would."""
+    """A ``config`` file (``mmseg::...`` for the toolbox's) or a copy of a Config object,
+    with ``cfg_options`` merged in as ``--cfg-options`` would."""
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, str):
@@ -40,38 +37,25 @@ def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) 
     return cfg
 
 
-def load_segmentor(config: Union[str, Config],
-                   checkpoint: Optional[str] = None,
-                   device: str = 'cpu',
-                   cfg_options: Optional[dict] = None,
+def load_segmentor(config: Union[str, Config], checkpoint: Optional[str] = None,
+                   device: str = 'cpu', cfg_options: Optional[dict] = None,
                    drop_auxiliary_heads: bool = False) -> nn.Module:
-    """Build a config's segmentor: the one way tools, benchmarks and tests build models.
-
-    The toolbox's ``mmseg.apis.init_model`` builds the model and loads the checkpoint, then
-    mmengine's ``revert_sync_batchnorm`` turns SyncBN into BN (identical in eval mode; needs
-    no process group, and exports). ``init_model`` runs no weight initialisation, so
-    pretrained weights a config names are never downloaded: without a checkpoint the
-    weights are the layers' PyTorch defaults, which suits counting, timing and export
-    checks. The checkpoint is loaded with mmengine's types allow-listed, and a refused or
-    damaged file raises an error naming it
+    """Build a config's segmentor with the toolbox's ``init_model`` (no weight
+    initialisation, so no pretrained download: without a checkpoint the weights are
+    PyTorch's defaults, fine for counting, timing and export checks), SyncBN reverted to BN.
+    A refused or damaged checkpoint raises an error naming it
     (:func:`lrseg_mm.engine.checkpoint_errors_named`).
 
     Args:
-        config (str | Config): Config file (``mmseg::...`` for the toolbox's shipped
-            configs) or object (not modified).
+        config (str | Config): Config file (``mmseg::...`` for the toolbox's) or object.
         checkpoint (str, optional): Checkpoint to load. Default: None.
         device (str): Device to put the model on. Default: 'cpu'.
-        cfg_options (dict, optional): Overrides merged into the config first, as
-            ``--cfg-options`` would. Default: None.
-        drop_auxiliary_heads (bool): Remove ``model.auxiliary_head`` (unused at
-            inference). Default: False.
+        cfg_options (dict, optional): Overrides merged into the config. Default: None.
+        drop_auxiliary_heads (bool): Remove ``model.auxiliary_head``. Default: False.
 
     Returns:
         nn.Module: The segmentor in eval mode, with ``cfg`` (its ``test_pipeline`` without
         label loaders) and, from a checkpoint, ``dataset_meta``.
-
-    Raises:
-        FileNotFoundError: If the config or the checkpoint does not exist.
     """
     from mmengine.model import revert_sync_batchnorm
     from mmseg.apis import init_model
@@ -83,21 +67,18 @@ def load_segmentor(config: Union[str, Config],
         raise ValueError(f'config {cfg.filename} has no `model` entry')
     if drop_auxiliary_heads:
         cfg.model.pop('auxiliary_head', None)
-    if checkpoint is None:
-        model = init_model(cfg, None, device=device)
-    else:
+    if checkpoint is not None:
         checkpoint = osp.expanduser(checkpoint)
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        with checkpoint_errors_named(checkpoint):
-            model = init_model(cfg, checkpoint, device=device)
-    drop_annotation_loaders(model.cfg)
+    with checkpoint_errors_named(checkpoint):
+        model = init_model(cfg, checkpoint, device=device)
+    _drop_annotation_loaders(model.cfg)
     return revert_sync_batchnorm(model).eval()
 
 
-def drop_annotation_loaders(cfg) -> None:
-    """Remove label loaders from ``cfg.test_pipeline`` (in place), also subclasses of
-    ``LoadAnnotations`` under other names, which ``inference_model`` would keep."""
+def _drop_annotation_loaders(cfg) -> None:
+    """Remove label loaders (``LoadAnnotations`` and subclasses) from ``cfg.test_pipeline``."""
     from mmseg.datasets.transforms import LoadAnnotations
     from mmseg.registry import TRANSFORMS
 

@@ -1,38 +1,34 @@
 """The one place that builds ONNX Runtime and OpenVINO sessions; a segmentor's exported
-function (:mod:`lrseg_mm.deploy.export`) run on eager PyTorch or either runtime.
+function run on either runtime ('pytorch', the eager model, is timed directly), and checked
+against PyTorch: a runtime's logits differ from PyTorch's by about PyTorch's own float32
+error (:func:`float32_rounding_error`), a wrong graph's by the logits' scale.
 
-Settings, for a latency-minded deployment on a CPU: ONNX Runtime with its CPU provider,
-``intra_op_num_threads = threads``, sequential execution (``threads`` is the whole budget)
-and all graph optimisations; OpenVINO on ``CPU`` with ``INFERENCE_NUM_THREADS = threads``,
-``PERFORMANCE_HINT = LATENCY`` and ``INFERENCE_PRECISION_HINT = f32`` (CPUs with bfloat16
-support would otherwise compute in bfloat16; INT8 graphs still run in INT8); PyTorch eager
-under ``torch.no_grad()``, ``threads`` setting ``torch.set_num_threads``.
+CPU settings for latency: ONNX Runtime's CPU provider, ``threads`` intra-op threads,
+sequential execution, all graph optimisations; OpenVINO on ``CPU`` with ``threads``,
+``PERFORMANCE_HINT = LATENCY`` and ``INFERENCE_PRECISION_HINT = f32`` (no silent bfloat16;
+INT8 graphs stay INT8).
 """
+import copy
 import os.path as osp
 import tempfile
-from typing import Callable, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .export import SegmentorForExport, cached_export
+from .export import SegmentorForExport, cached_export, random_images
 from .metadata import is_openvino_ir
 
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
 
 
-def check_backend(backend: str) -> str:
-    """``backend`` if it is one of :data:`BACKENDS`, else a ValueError naming them."""
+def import_backend(backend: str):
+    """The runtime package of ``backend`` (one of :data:`BACKENDS`, else a ValueError naming
+    them); an ImportError with the ``pip install`` command if it is not installed."""
     if backend not in BACKENDS:
         raise ValueError(f'unknown backend {backend!r}; choose one of {", ".join(BACKENDS)}')
-    return backend
-
-
-def import_backend(backend: str):
-    """The runtime package of ``backend``; an ImportError with the ``pip install`` command
-    if it is not installed."""
-    if check_backend(backend) == 'pytorch':
+    if backend == 'pytorch':
         return torch
     try:
         return __import__(backend)
@@ -42,9 +38,9 @@ def import_backend(backend: str):
 
 
 def onnxruntime_session(onnx_file: str, threads: Optional[int] = None, profile: bool = False):
-    """An ONNX Runtime CPU session with the settings of this module's docstring; with
-    ``profile``, its profiler on (``session.end_profiling()`` names the trace file, in the
-    system's temporary folder)."""
+    """An ONNX Runtime CPU session of ``onnx_file`` with this module's settings and
+    ``threads``; ``profile`` turns its profiler on (``session.end_profiling()`` names the
+    trace file, in the temporary folder)."""
     ort = import_backend('onnxruntime')
     options = ort.SessionOptions()
     if threads is not None:
@@ -59,8 +55,8 @@ def onnxruntime_session(onnx_file: str, threads: Optional[int] = None, profile: 
 
 def openvino_compiled_model(model_file: str, threads: Optional[int] = None,
                             profile: bool = False):
-    """An OpenVINO CPU compiled model of an ONNX file or IR, with the settings of this
-    module's docstring; with ``profile``, per-node performance counters on
+    """An OpenVINO CPU compiled model of ``model_file`` (ONNX or IR) with this module's
+    settings and ``threads``; ``profile`` turns on per-node counters
     (``request.profiling_info``)."""
     ov = import_backend('openvino')
     config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32',
@@ -72,76 +68,50 @@ def openvino_compiled_model(model_file: str, threads: Optional[int] = None,
 
 
 class DeployedModel:
-    """A segmentor's logits function on one backend: ``model(img) -> logits``.
-
-    Call with a normalised float32 batch ``(N, 3, H, W)`` (numpy array or tensor); the
-    result is a numpy array ``(N, num_classes, H, W)``. A static graph accepts only its
-    traced shape.
+    """An exported graph on one runtime: a normalised batch ``(N, 3, H, W)`` (numpy or
+    tensor) in, numpy logits ``(N, num_classes, H, W)`` out.
 
     Args:
-        backend (str): One of :data:`BACKENDS`.
+        backend (str): 'onnxruntime' or 'openvino'.
         fn (callable): numpy float32 batch -> numpy logits.
-        threads (int, optional): CPU threads the backend was built with.
-        onnx_file (str, optional): The file the backend runs (None for PyTorch).
+        threads (int, optional): CPU threads the runtime was built with.
+        onnx_file (str): The file the runtime runs.
     """
 
     def __init__(self, backend: str, fn: Callable[[np.ndarray], np.ndarray],
-                 threads: Optional[int] = None, onnx_file: Optional[str] = None):
+                 threads: Optional[int], onnx_file: str):
         self.backend, self.fn, self.threads, self.onnx_file = backend, fn, threads, onnx_file
 
     def __call__(self, img) -> np.ndarray:
-        if isinstance(img, torch.Tensor):
-            img = img.detach().cpu().numpy()
+        img = img.detach().cpu().numpy() if isinstance(img, torch.Tensor) else img
         img = np.ascontiguousarray(img, dtype=np.float32)
         if img.ndim != 4 or img.shape[1] != 3:
             raise ValueError(f'expected a (N, 3, H, W) image batch, got shape {img.shape}')
         return self.fn(img)
 
 
-def build_backend(backend: str,
-                  segmentor: Optional[nn.Module] = None,
-                  shape: Optional[Tuple[int, int]] = None,
-                  batch_size: int = 1,
-                  threads: Optional[int] = None,
-                  onnx_file: Optional[str] = None,
+def build_backend(backend: str, segmentor: Optional[nn.Module] = None,
+                  shape: Optional[Tuple[int, int]] = None, batch_size: int = 1,
+                  threads: Optional[int] = None, onnx_file: Optional[str] = None,
                   cache_dir: Optional[str] = None) -> DeployedModel:
-    """A callable running a segmentor's logits on ``backend``.
+    """A :class:`DeployedModel` running a segmentor's exported logits on ``backend``;
+    ValueError for bad arguments, FileNotFoundError, or ImportError naming the pip command.
 
     Args:
-        backend (str): 'pytorch', 'onnxruntime' or 'openvino'.
-        segmentor (nn.Module, optional): The segmentor. Needed for 'pytorch', and for the
-            others when no ``onnx_file`` is given (it is then exported with a static
-            ``shape`` by :func:`~lrseg_mm.deploy.cached_export`).
+        backend (str): 'onnxruntime' or 'openvino'.
+        segmentor (nn.Module, optional): The segmentor to export (by
+            :func:`~lrseg_mm.deploy.cached_export`) when no ``onnx_file`` is given.
         shape (tuple[int, int], optional): Input (H, W) of the export.
         batch_size (int): Batch size of the export. Default: 1.
         threads (int, optional): CPU threads of the backend. Default: its own choice.
-        onnx_file (str, optional): Run this ONNX file (or, for 'openvino', IR) instead of
-            exporting ``segmentor``.
+        onnx_file (str, optional): The ONNX file (or, for 'openvino', IR) to run.
         cache_dir (str, optional): Where exports are cached.
-
-    Raises:
-        ValueError: For an unknown backend, a bad thread count, missing arguments or an
-            OpenVINO IR given to 'onnxruntime'.
-        FileNotFoundError: If ``onnx_file`` does not exist.
-        ImportError: If the backend's package is not installed (with the pip command).
     """
-    check_backend(backend)
+    if import_backend(backend) is torch:  # a missing package fails before a costly export
+        raise ValueError("backend 'pytorch' is the segmentor itself: call it, or time it "
+                         'with lrseg_mm.utils.InferenceRunner')
     if threads is not None and threads < 1:
         raise ValueError(f'threads must be >= 1, got {threads}')
-    if backend == 'pytorch':
-        if segmentor is None:
-            raise ValueError("backend 'pytorch' needs the segmentor")
-        if threads is not None:
-            torch.set_num_threads(threads)
-        forward = SegmentorForExport(segmentor.eval())
-        device = next(segmentor.parameters()).device
-
-        def run_pytorch(img: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return forward(torch.from_numpy(img).to(device)).cpu().numpy()
-
-        return DeployedModel(backend, run_pytorch, threads)
-    import_backend(backend)  # a missing package fails before a costly export
     if onnx_file is None:
         if segmentor is None or shape is None:
             raise ValueError(f'backend {backend!r} needs an onnx_file, or a segmentor and '
@@ -164,3 +134,54 @@ def build_backend(backend: str,
         return request.get_output_tensor(0).data.copy()
 
     return DeployedModel(backend, run_openvino, threads, onnx_file)
+
+
+class Parity(NamedTuple):
+    """A runtime vs PyTorch on one input: the largest difference and the logits' scale."""
+    max_abs_diff: float
+    max_abs_logit: float
+
+
+def backend_parity(model_file: str, segmentor: nn.Module, shape: Tuple[int, int],
+                   backend: str = 'onnxruntime', batch_size: int = 1, seed: int = 0) -> Parity:
+    """``max |runtime - torch|`` and ``max |torch|`` of the logits on a random normal input
+    (RuntimeError if the shapes differ).
+
+    Args:
+        model_file (str): The exported model (an OpenVINO IR too, for 'openvino').
+        segmentor (nn.Module): The PyTorch segmentor it was exported from.
+        shape (tuple[int, int]): Input height and width.
+        backend (str): 'onnxruntime' or 'openvino'. Default: 'onnxruntime'.
+        batch_size (int): Batch size. Default: 1.
+        seed (int): Seed of the random input. Default: 0.
+    """
+    img = random_images(batch_size, shape, seed)
+    expected = _torch_logits(segmentor, img).cpu().numpy()
+    actual = build_backend(backend, onnx_file=model_file)(img)
+    if actual.shape != expected.shape:
+        raise RuntimeError(f'{backend} gave logits of shape {actual.shape}, PyTorch '
+                           f'{expected.shape}, for a {shape[0]}x{shape[1]} input')
+    return Parity(float(np.abs(actual - expected).max()), float(np.abs(expected).max()))
+
+
+def float32_rounding_error(segmentor: nn.Module, shape: Tuple[int, int], batch_size: int = 1,
+                           seed: int = 0) -> float:
+    """Largest difference between PyTorch's float32 and float64 logits on the input of
+    :func:`backend_parity` (same arguments): the scale of float32 rounding in the network.
+
+    Args:
+        segmentor (nn.Module): The PyTorch segmentor.
+        shape (tuple[int, int]): Input height and width.
+        batch_size (int): Batch size. Default: 1.
+        seed (int): Seed of the random input. Default: 0.
+    """
+    img = random_images(batch_size, shape, seed)
+    single = _torch_logits(segmentor, img).double()
+    double = _torch_logits(copy.deepcopy(segmentor).double(), img.double())
+    return float((single - double).abs().max())
+
+
+@torch.no_grad()
+def _torch_logits(segmentor: nn.Module, img: torch.Tensor) -> torch.Tensor:
+    """The eval-mode segmentor's exported function on ``img``, on the segmentor's device."""
+    return SegmentorForExport(segmentor.eval())(img.to(next(segmentor.parameters()).device))

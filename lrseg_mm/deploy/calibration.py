@@ -8,20 +8,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.transforms import Compose
 
-from .export import check_shape
+from .export import INPUT_NAME, check_shape
 
 
 class ImageFolderCalibrationReader:
-    """Calibration batches for ONNX Runtime's ``quantize_static`` (its
-    ``CalibrationDataReader`` interface) and NNCF's ``quantize``.
+    """Calibration inputs for ONNX Runtime's ``quantize_static`` (its
+    ``CalibrationDataReader`` interface) and, iterated, for NNCF's ``quantize``.
 
-    ``num_images`` crops of the graph's input size, one at a time (batch 1): images drawn
-    without replacement from ``image_files`` (cycling through a new random order when more
-    crops than images are asked for), put through ``pipeline`` (the test pipeline without
-    label loaders, e.g. a :func:`lrseg_mm.apis.load_segmentor` model's
-    ``cfg.test_pipeline``) and ``data_preprocessor`` (channel order, mean, std), then
-    cropped at random; an image smaller than the crop is resized to it. Crops are made on
-    demand, so hundreds of them need no memory.
+    ``num_images`` crops of the graph's input size, batch 1, made on demand: images drawn
+    without replacement from ``image_files`` (cycling when more crops are asked for), put
+    through ``pipeline`` (e.g. a :func:`lrseg_mm.apis.load_segmentor` model's
+    ``cfg.test_pipeline``) and ``data_preprocessor``, then cropped at random (an image
+    smaller than the crop is resized to it).
 
     Args:
         image_files (sequence[str]): Images to draw from (e.g. a training split).
@@ -29,13 +27,11 @@ class ImageFolderCalibrationReader:
         shape (tuple[int, int]): Input (H, W) of the graph.
         pipeline (sequence[dict] | Compose): Transforms from an image path to packed inputs.
         data_preprocessor (nn.Module): The segmentor's ``data_preprocessor``.
-        input_name (str): Name of the graph's input. Default: 'img'.
         seed (int): Seed of the draw and the crops. Default: 0.
     """
 
     def __init__(self, image_files: Sequence[str], num_images: int, shape: Tuple[int, int],
-                 pipeline, data_preprocessor: nn.Module, input_name: str = 'img',
-                 seed: int = 0):
+                 pipeline, data_preprocessor: nn.Module, seed: int = 0):
         if not image_files:
             raise ValueError('calibration needs at least one image')
         if num_images < 1:
@@ -43,7 +39,6 @@ class ImageFolderCalibrationReader:
         self.shape = check_shape(shape)
         self.pipeline = pipeline if isinstance(pipeline, Compose) else Compose(pipeline)
         self.data_preprocessor = data_preprocessor
-        self.input_name = input_name
         rng = np.random.default_rng(seed)
         order = []
         while len(order) < num_images:
@@ -54,7 +49,7 @@ class ImageFolderCalibrationReader:
 
     def set_range(self, start_index: int, end_index: int) -> None:
         """Give crops ``start_index .. end_index - 1`` next (ONNX Runtime's strided
-        calibration, which keeps only one range's intermediate outputs in memory)."""
+        calibration)."""
         self._next, self._end = start_index, min(end_index, len(self.files))
 
     def rewind(self) -> None:
@@ -63,8 +58,8 @@ class ImageFolderCalibrationReader:
 
     @torch.no_grad()
     def crop(self, index: int) -> np.ndarray:
-        """The preprocessed ``(1, 3, H, W)`` float32 calibration input number ``index``
-        (the same crop for the same index and seed)."""
+        """The preprocessed ``(1, 3, H, W)`` float32 crop number ``index`` (the same for the
+        same index and seed)."""
         data = self.pipeline(dict(img_path=self.files[index]))
         img = self.data_preprocessor(dict(inputs=[data['inputs']],
                                           data_samples=[data['data_samples']]))['inputs']
@@ -77,10 +72,16 @@ class ImageFolderCalibrationReader:
         return np.ascontiguousarray(img[:, :, top:top + h, left:left + w].numpy())
 
     def get_next(self) -> Optional[Dict[str, np.ndarray]]:
+        """The next crop as ``{INPUT_NAME: crop}``; None after the last."""
         if self._next >= self._end:
             return None
         self._next += 1
-        return {self.input_name: self.crop(self._next - 1)}
+        return {INPUT_NAME: self.crop(self._next - 1)}
+
+    def __iter__(self):
+        """Every crop from the first, once per iteration (NNCF goes through them twice)."""
+        self.rewind()
+        return iter(self.get_next, None)
 
     def __len__(self) -> int:
         return len(self.files)

@@ -1,11 +1,10 @@
 """ONNX export of a segmentor's whole-image inference.
 
-The graph is ``EncoderDecoder.encode_decode`` (backbone, neck, decode head, bilinear resize
-of the logits to the input size): a *normalised* batch ``(N, 3, H, W)`` in, logits
-``(N, num_classes, H, W)`` out. The preprocessing is recorded in the file's metadata
-(:mod:`lrseg_mm.deploy.metadata`); :class:`lrseg_mm.deploy.BackendSegmentor` puts the
-toolbox's preprocessing, sliding windows and resizing back around a graph. The
-TorchScript-based exporter (``dynamo=False``) needs no extra packages and records shape
+The graph is ``EncoderDecoder.encode_decode``: a *normalised* batch ``(N, 3, H, W)`` in,
+logits ``(N, num_classes, H, W)`` out. The preprocessing is recorded in the file's
+metadata (:mod:`lrseg_mm.deploy.metadata`); :class:`lrseg_mm.deploy.BackendSegmentor` puts
+the toolbox's preprocessing, sliding windows and resizing back around a graph. The
+TorchScript exporter (``dynamo=False``) needs no extra packages and records shape
 arithmetic, so a dynamic export follows the input's size.
 """
 import hashlib
@@ -25,16 +24,12 @@ OUTPUT_NAME = 'seg_logits'
 
 
 class SegmentorForExport(nn.Module):
-    """The traceable inference function of an ``EncoderDecoder``-style segmentor.
-
-    ``forward(img)`` equals ``segmentor.encode_decode(img, metas)`` with metas whose image
-    shape is the input's, so the logits come back at the input size. The size is passed as
-    ``img.shape[2:]`` (a ``torch.Size``, which mmseg's ``predict_by_feat`` uses as is), so
-    a tracer records it as a function of the input rather than a constant.
+    """The traceable inference function of an ``EncoderDecoder``-style segmentor:
+    ``encode_decode`` with the input's size as ``img_shape`` (a ``torch.Size``, which a
+    tracer records as a function of the input), so logits come back at the input size.
 
     Args:
-        segmentor (nn.Module): A built segmentor with ``encode_decode`` (EncoderDecoder,
-            CascadeEncoderDecoder), in eval mode.
+        segmentor (nn.Module): An eval-mode segmentor with ``encode_decode``.
     """
 
     def __init__(self, segmentor: nn.Module):
@@ -62,27 +57,18 @@ def random_images(batch_size: int, shape: Tuple[int, int], seed: int = 0) -> tor
 
 
 @torch.no_grad()
-def calibrate_untrained(segmentor: nn.Module,
-                        shape: Tuple[int, int],
-                        num_batches: int = 2,
-                        batch_size: int = 2,
-                        logit_std: Optional[float] = 1.0,
-                        seed: int = 0) -> nn.Module:
-    """Give an untrained segmentor the activation scales of a trained one (in place).
-
-    For checks without a checkpoint: with fresh BNs activations drift in scale and the
-    logits come out nearly constant or huge, on which a parity check proves little. Every
-    BN's running statistics are set from random normal images (only the BNs run in
-    training mode) and ``decode_head.conv_seg`` is scaled to logits of std ``logit_std``.
+def calibrate_untrained(segmentor: nn.Module, shape: Tuple[int, int],
+                        logit_std: Optional[float] = 1.0) -> nn.Module:
+    """Give an untrained segmentor the activation scales of a trained one (in place), for
+    parity checks without a checkpoint (fresh BNs give near-constant or huge logits): every
+    BN's statistics come from two batches of two random images (seed 0) and
+    ``decode_head.conv_seg`` is scaled to logits of std ``logit_std`` on the first.
 
     Args:
         segmentor (nn.Module): The segmentor (returned, in eval mode).
         shape (tuple[int, int]): Height and width of the random images.
-        num_batches (int): Batches the statistics average over. Default: 2.
-        batch_size (int): Images per batch. Default: 2.
         logit_std (float, optional): Target std of the logits; None leaves the classifier
             as it is. Default: 1.0.
-        seed (int): Seed of the random images. Default: 0.
     """
     h, w = check_shape(shape)
     segmentor.eval()
@@ -92,30 +78,23 @@ def calibrate_untrained(segmentor: nn.Module,
         norm.momentum = None  # cumulative moving average over the batches
         norm.train()
     device = next(segmentor.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    images = [torch.randn(batch_size, 3, h, w, generator=gen).to(device)
-              for _ in range(num_batches)]
+    gen = torch.Generator().manual_seed(0)
+    images = [torch.randn(2, 3, h, w, generator=gen).to(device) for _ in range(2)]
     forward = SegmentorForExport(segmentor)
     for img in images:
         forward(img)
-    for norm in norms:
-        norm.eval()
+    segmentor.eval()
     classifier = getattr(getattr(segmentor, 'decode_head', None), 'conv_seg', None)
     if logit_std is not None and isinstance(classifier, nn.Conv2d):
         std = float(forward(images[0]).std())
-        if std > 0:
-            classifier.weight.mul_(logit_std / std)
-            if classifier.bias is not None:
-                classifier.bias.mul_(logit_std / std)
+        for param in (classifier.weight, classifier.bias) if std > 0 else ():
+            if param is not None:
+                param.mul_(logit_std / std)
     return segmentor
 
 
-def export_onnx(segmentor: nn.Module,
-                out_file: str,
-                shape: Tuple[int, int],
-                dynamic: bool = False,
-                batch_size: int = 1,
-                opset_version: int = 17) -> str:
+def export_onnx(segmentor: nn.Module, out_file: str, shape: Tuple[int, int], dynamic: bool = False,
+                batch_size: int = 1, opset_version: int = 17) -> str:
     """Export a segmentor's whole-image inference to an ONNX file.
 
     Args:
@@ -130,23 +109,17 @@ def export_onnx(segmentor: nn.Module,
 
     segmentor.eval()
     dummy = random_images(batch_size, shape).to(next(segmentor.parameters()).device)
-    dynamic_axes = None
-    if dynamic:
-        axes = {0: 'batch', 2: 'height', 3: 'width'}
-        dynamic_axes = {INPUT_NAME: axes, OUTPUT_NAME: axes}
+    axes = {0: 'batch', 2: 'height', 3: 'width'}
+    dynamic_axes = {INPUT_NAME: axes, OUTPUT_NAME: axes} if dynamic else None
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     with warnings.catch_warnings(), torch.no_grad():
-        # Shape checks on static sizes (channel counts) trace to constants, which is
-        # intended; whether the graph generalises is checked by running it at other sizes.
+        # channel-count checks trace to constants, as intended
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export')
-        torch.onnx.export(
-            # the wrapper in eval mode: the exporter restores the wrapper's mode afterwards,
-            # recursively, and a fresh module's is training (it left the model training)
-            SegmentorForExport(segmentor).eval(), (dummy, ), out_file, dynamo=False,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes=dynamic_axes, opset_version=opset_version,
-            do_constant_folding=True)
+        # the exporter restores the wrapper's mode recursively: a fresh one's is training
+        torch.onnx.export(SegmentorForExport(segmentor).eval(), (dummy, ), out_file,
+                          dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes=dynamic_axes, opset_version=opset_version)
     model_proto = onnx.load(out_file)
     onnx.checker.check_model(model_proto)
     for key, value in preprocessing_metadata(segmentor).items():
@@ -155,20 +128,15 @@ def export_onnx(segmentor: nn.Module,
     return out_file
 
 
-def cached_export(segmentor: nn.Module,
-                  shape: Tuple[int, int],
-                  batch_size: int = 1,
-                  cache_dir: Optional[str] = None,
-                  name: str = 'model') -> str:
-    """The path of ``segmentor``'s static export, exported once per model, shape and
-    weights (the file name holds a digest of them).
+def cached_export(segmentor: nn.Module, shape: Tuple[int, int], batch_size: int = 1,
+                  cache_dir: Optional[str] = None, name: str = 'model') -> str:
+    """The path of ``segmentor``'s static export, made once per model, shape and weights.
 
     Args:
         segmentor (nn.Module): The segmentor (eval mode).
         shape (tuple[int, int]): Input (H, W) of the static graph.
         batch_size (int): Batch size of the static graph. Default: 1.
-        cache_dir (str, optional): Folder of the files. Default: ``lrseg_mm_onnx`` in the
-            system's temporary folder.
+        cache_dir (str, optional): Folder of the files. Default: a temporary folder's.
         name (str): File name prefix. Default: 'model'.
     """
     h, w = check_shape(shape)

@@ -1,10 +1,6 @@
-"""What an exported graph records about itself: preprocessing, class names, shapes.
-
-:func:`~lrseg_mm.deploy.export.export_onnx` writes the segmentor's preprocessing (channel
-order, mean, std) and class names into the ONNX file's ``metadata_props``; the NNCF
-quantiser copies them into an OpenVINO IR's ``rt_info`` under :data:`RT_INFO_SECTION`. The
-readers here take either kind of file.
-"""
+"""What an exported graph records about itself: preprocessing and class names (an ONNX
+file's ``metadata_props``, an OpenVINO IR's ``rt_info`` under :data:`RT_INFO_SECTION`) and
+its input shape. The readers take either kind of file."""
 import json
 from typing import Dict, Optional, Tuple
 
@@ -15,8 +11,7 @@ RT_INFO_SECTION = 'lrseg_mm'
 
 
 def preprocessing_metadata(segmentor: nn.Module) -> Dict[str, str]:
-    """What the caller must do to an image before the graph: channel order, mean, std;
-    and the class names (``dataset_meta``), as strings for ``metadata_props``."""
+    """``segmentor``'s channel order, mean, std and class names, as metadata strings."""
     meta = {}
     preprocessor = getattr(segmentor, 'data_preprocessor', None)
     if preprocessor is not None:
@@ -33,17 +28,18 @@ def preprocessing_metadata(segmentor: nn.Module) -> Dict[str, str]:
 
 
 def is_openvino_ir(model_file: str) -> bool:
-    """Whether ``model_file`` names an OpenVINO IR (``.xml``; its weights in the ``.bin``)."""
+    """Whether ``model_file`` names an OpenVINO IR (``.xml``, weights in the ``.bin``)."""
     return model_file.lower().endswith('.xml')
 
 
 def _read_openvino(model_file: str):
+    """The OpenVINO model of a file."""
     from .backends import import_backend
     return import_backend('openvino').Core().read_model(model_file)
 
 
 def graph_metadata(model_file: str) -> Dict[str, str]:
-    """The key/value metadata of an exported graph (ONNX file or OpenVINO IR), as strings."""
+    """The key/value metadata of ``model_file`` (ONNX file or OpenVINO IR), as strings."""
     if is_openvino_ir(model_file):
         model = _read_openvino(model_file)
         if not model.has_rt_info([RT_INFO_SECTION]):
@@ -56,8 +52,7 @@ def graph_metadata(model_file: str) -> Dict[str, str]:
 
 
 def graph_input_shape(model_file: str) -> Optional[Tuple[int, int]]:
-    """(H, W) of a static graph's input (ONNX file or OpenVINO IR), or None when height or
-    width is dynamic."""
+    """(H, W) of ``model_file``'s input (ONNX file or OpenVINO IR); None where dynamic."""
     if is_openvino_ir(model_file):
         dims = [d.get_length() if d.is_static else None
                 for d in _read_openvino(model_file).inputs[0].get_partial_shape()]

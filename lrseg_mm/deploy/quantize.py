@@ -1,15 +1,9 @@
-"""INT8 post-training quantisation of an exported fp32 graph, with each runtime's own tool.
-
-* :func:`quantize_int8`: ONNX Runtime's ``quantize_static``, QDQ format (``QuantizeLinear`` /
-  ``DequantizeLinear`` pairs, run as INT8 kernels by ONNX Runtime and OpenVINO alike),
-  per-channel INT8 weights.
-* :func:`quantize_int8_openvino`: NNCF's ``nncf.quantize`` on the graph read by OpenVINO, an
-  IR (``.xml`` + ``.bin``) with ``FakeQuantize`` operators wherever NNCF's CPU patterns
-  place them (also pooling, concatenation and additions). Runs in OpenVINO only.
-
-Both calibrate on a reader's inputs (:mod:`lrseg_mm.deploy.calibration`) and copy the fp32
-graph's metadata into the INT8 file; accuracy is measured by the config's test run
-(:mod:`lrseg_mm.deploy.evaluation`).
+"""INT8 post-training quantisation of an exported fp32 graph, with each runtime's own tool:
+ONNX Runtime's ``quantize_static`` (:func:`quantize_int8`, QDQ format, run as INT8 by
+ONNX Runtime and OpenVINO alike) and NNCF's ``nncf.quantize`` (:func:`quantize_int8_openvino`,
+an OpenVINO IR with ``FakeQuantize`` wherever NNCF's CPU patterns place them). Both
+calibrate on a reader's crops (:mod:`lrseg_mm.deploy.calibration`) and copy the fp32 graph's
+metadata into the INT8 file; accuracy is the config's test run (:mod:`.segmentor`).
 """
 import json
 import os
@@ -32,11 +26,16 @@ OPENVINO_PRESETS = ('performance', 'mixed')
 OPENVINO_RANGES = ('minmax', 'mean_minmax')
 
 
+def _check_choice(name: str, value: str, choices) -> None:
+    """A ValueError naming the ``choices`` unless ``value`` is one of them."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {", ".join(choices)}, got {value!r}')
+
+
 def cpu_has_vnni() -> bool:
-    """Whether this CPU has VNNI (AVX512-VNNI or AVX-VNNI), from ``/proc/cpuinfo``; True
-    where that cannot be read. Without VNNI, x86 U8S8 kernels add pairs of products in
-    saturating 16 bits, which full-range INT8 weights overflow: quantise for such CPUs
-    with ``reduce_range=True``."""
+    """Whether this CPU has VNNI, from ``/proc/cpuinfo`` (True where unreadable). Without
+    it x86 U8S8 kernels add pairs of products in saturating 16 bits, which full-range INT8
+    weights overflow: quantise for such CPUs with ``reduce_range=True``."""
     try:
         with open('/proc/cpuinfo') as f:
             return 'vnni' in f.read()
@@ -44,16 +43,12 @@ def cpu_has_vnni() -> bool:
         return True
 
 
-def quantize_int8(fp32_file: str,
-                  out_file: str,
-                  reader: ImageFolderCalibrationReader,
-                  per_channel: bool = True,
-                  activation_type: str = 'uint8',
-                  reduce_range: bool = False,
-                  method: str = 'minmax',
-                  op_types: Optional[Sequence[str]] = DEFAULT_OP_TYPES,
-                  preprocess: bool = True) -> str:
-    """Statically quantise an exported fp32 graph to INT8 (QDQ format).
+def quantize_int8(fp32_file: str, out_file: str, reader: ImageFolderCalibrationReader,
+                  per_channel: bool = True, activation_type: str = 'uint8',
+                  reduce_range: bool = False, method: str = 'minmax',
+                  op_types: Optional[Sequence[str]] = DEFAULT_OP_TYPES) -> str:
+    """Statically quantise an exported fp32 graph to INT8 (QDQ format), after ONNX
+    Runtime's ``quant_pre_process`` where that succeeds.
 
     Args:
         fp32_file (str): The fp32 ONNX file (static input shape).
@@ -61,14 +56,10 @@ def quantize_int8(fp32_file: str,
         reader (ImageFolderCalibrationReader): Calibration inputs.
         per_channel (bool): One weight scale per output channel. Default: True.
         activation_type (str): 'uint8' (U8S8, the x86 default) or 'int8'. Default: 'uint8'.
-        reduce_range (bool): 7-bit weights, for x86 CPUs without VNNI
-            (:func:`cpu_has_vnni`). Default: False.
-        method (str): 'minmax', 'percentile' or 'entropy' activation ranges.
-            Default: 'minmax'.
+        reduce_range (bool): 7-bit weights, for CPUs without :func:`cpu_has_vnni`. Default: False.
+        method (str): 'minmax', 'percentile' or 'entropy' activation ranges. Default: 'minmax'.
         op_types (sequence[str], optional): Operator types to quantise; None = all ONNX
             Runtime can. Default: :data:`DEFAULT_OP_TYPES`.
-        preprocess (bool): Run ONNX Runtime's ``quant_pre_process`` (shape inference,
-            graph optimisation) first. Default: True.
     """
     import_backend('onnxruntime')
     import onnx
@@ -79,21 +70,15 @@ def quantize_int8(fp32_file: str,
     types = {'uint8': QuantType.QUInt8, 'int8': QuantType.QInt8}
     methods = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile,
                'entropy': CalibrationMethod.Entropy}
-    if activation_type not in types:
-        raise ValueError(f'activation_type must be one of {sorted(types)}, got '
-                         f'{activation_type!r}')
-    if method not in methods:
-        raise ValueError(f'method must be one of {sorted(methods)}, got {method!r}')
+    _check_choice('activation_type', activation_type, sorted(types))
+    _check_choice('method', method, sorted(methods))
     os.makedirs(osp.dirname(osp.abspath(out_file)) or '.', exist_ok=True)
     source = fp32_file
-    if preprocess:
-        prepared = out_file + '.prep.onnx'
-        try:
-            quant_pre_process(fp32_file, prepared)
-            source = prepared
-        except Exception as error:  # symbolic shape inference fails on some graphs
-            warnings.warn(f'quant_pre_process failed ({error!r}); quantising the graph as '
-                          'exported')
+    try:
+        quant_pre_process(fp32_file, out_file + '.prep.onnx')
+        source = out_file + '.prep.onnx'
+    except Exception as error:  # symbolic shape inference fails on some graphs
+        warnings.warn(f'quant_pre_process failed ({error!r}); quantising the graph as exported')
     reader.rewind()
     try:
         quantize_static(
@@ -101,9 +86,8 @@ def quantize_int8(fp32_file: str,
             reduce_range=reduce_range, activation_type=types[activation_type],
             weight_type=QuantType.QInt8, calibrate_method=methods[method],
             op_types_to_quantize=list(op_types) if op_types else None,
-            # chunks of crops: hundreds of full-size crops' intermediate outputs at once
-            # would not fit in memory (the option also works for the histogram methods)
-            extra_options={'CalibStridedMinMax': calibration_stride(len(reader))})
+            # chunks of crops: all crops' intermediate outputs at once would not fit in memory
+            extra_options={'CalibStridedMinMax': _calibration_stride(len(reader))})
     finally:
         if source != fp32_file and osp.exists(source):
             os.remove(source)
@@ -131,32 +115,10 @@ def import_nncf():
     return nncf
 
 
-class _NNCFCalibrationData:
-    """The reader's crops as an iterable NNCF can go through more than once (each pass
-    rewinds the reader; crops are made one at a time, as for ONNX Runtime)."""
-
-    def __init__(self, reader: ImageFolderCalibrationReader):
-        self.reader = reader
-
-    def __iter__(self):
-        self.reader.rewind()
-        return iter(self.reader.get_next, None)
-
-    def __len__(self) -> int:
-        return len(self.reader)
-
-
-def quantize_int8_openvino(fp32_file: str,
-                           out_file: str,
-                           reader: ImageFolderCalibrationReader,
-                           preset: str = 'performance',
-                           fast_bias_correction: bool = True,
-                           activation_range: str = 'minmax') -> str:
-    """Quantise an exported fp32 graph to INT8 with NNCF, as an OpenVINO IR.
-
-    ``nncf.quantize`` inserts ``FakeQuantize`` operators (per-channel symmetric INT8
-    weights; activations per ``preset``) calibrated on every crop of ``reader``; bias
-    correction compensates the shift of each layer's mean output. fp32 constants stay fp32.
+def quantize_int8_openvino(fp32_file: str, out_file: str, reader: ImageFolderCalibrationReader,
+                           preset: str = 'performance', activation_range: str = 'minmax') -> str:
+    """Quantise an exported fp32 graph to INT8 with NNCF (per-channel symmetric weights,
+    activations per ``preset``, fast bias correction), as an OpenVINO IR.
 
     Args:
         fp32_file (str): The fp32 ONNX file (static input shape), or an fp32 IR.
@@ -165,31 +127,22 @@ def quantize_int8_openvino(fp32_file: str,
             ``rt_info`` under :data:`RT_INFO_SECTION`.
         reader (ImageFolderCalibrationReader): Calibration inputs (all of them are used).
         preset (str): One of :data:`OPENVINO_PRESETS`. Default: 'performance'.
-        fast_bias_correction (bool): NNCF's fast bias correction; False runs the slower,
-            more exact one. Default: True.
         activation_range (str): One of :data:`OPENVINO_RANGES`; 'mean_minmax' clips the
-            rarer large values (10 dB less logit accuracy than 'minmax' on the trained
-            test model with 8 crops). Default: 'minmax'.
+            rarer large values. Default: 'minmax'.
     """
     if not is_openvino_ir(out_file):
         raise ValueError(f'an OpenVINO IR is written as .xml (weights in the .bin beside '
                          f'it); got out_file {out_file!r}')
-    if preset not in OPENVINO_PRESETS:
-        raise ValueError(f'preset must be one of {", ".join(OPENVINO_PRESETS)}, got '
-                         f'{preset!r}')
-    if activation_range not in OPENVINO_RANGES:
-        raise ValueError(f'activation_range must be one of {", ".join(OPENVINO_RANGES)}, '
-                         f'got {activation_range!r}')
+    _check_choice('preset', preset, OPENVINO_PRESETS)
+    _check_choice('activation_range', activation_range, OPENVINO_RANGES)
     nncf = import_nncf()
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
     ov = import_backend('openvino')
     model = ov.Core().read_model(fp32_file)
-    presets = {'performance': nncf.QuantizationPreset.PERFORMANCE,
-               'mixed': nncf.QuantizationPreset.MIXED}
-    quantized = nncf.quantize(model, nncf.Dataset(_NNCFCalibrationData(reader)),
-                              preset=presets[preset], subset_size=len(reader),
-                              fast_bias_correction=fast_bias_correction,
+    quantized = nncf.quantize(model, nncf.Dataset(reader),
+                              preset=getattr(nncf.QuantizationPreset, preset.upper()),
+                              subset_size=len(reader), fast_bias_correction=True,
                               advanced_parameters=AdvancedQuantizationParameters(
                                   activations_range_estimator_params=getattr(
                                       RangeEstimatorParametersSet,
@@ -199,7 +152,7 @@ def quantize_int8_openvino(fp32_file: str,
         format='NNCF FakeQuantize', tool=f'nncf {nncf.__version__}', preset=preset,
         weights='int8 per-channel symmetric',
         activations='8-bit symmetric' if preset == 'performance' else '8-bit asymmetric',
-        activation_range=activation_range, fast_bias_correction=fast_bias_correction,
+        activation_range=activation_range, fast_bias_correction=True,
         calibration_images=len(reader)))
     for key, value in meta.items():
         quantized.set_rt_info(value, [RT_INFO_SECTION, key])
@@ -208,8 +161,6 @@ def quantize_int8_openvino(fp32_file: str,
     return out_file
 
 
-def calibration_stride(num_images: int, most: int = 8) -> int:
-    """Images per calibration chunk: the largest divisor of ``num_images`` up to ``most``
-    (ONNX Runtime keeps a chunk's intermediate outputs in memory, and the chunks must
-    divide the calibration set)."""
+def _calibration_stride(num_images: int, most: int = 8) -> int:
+    """Crops per calibration chunk: the largest divisor of ``num_images`` up to ``most``."""
     return max(d for d in range(1, most + 1) if num_images % d == 0)

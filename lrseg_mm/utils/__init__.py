@@ -1,5 +1,4 @@
-"""Measuring segmentors (multiply-adds, latency, conv-BN folding) and converting official
-checkpoints (tools/model_converters)."""
+"""Measuring segmentors (MACs, latency, conv-BN folding); converting official checkpoints."""
 from .flops import MacReport, count_macs, count_parameters, format_count
 from .fuse import fuse_conv_bn, fuse_conv_bn_pair
 from .state_dict_conversion import (apply_key_mapping, check_keys, count_blocks, resolve_arch,

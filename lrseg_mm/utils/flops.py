@@ -1,9 +1,7 @@
-"""Parameter and multiply-add (MAC) counts of a segmentor.
-
-One MAC is one multiply-add (two FLOPs). mmengine's ``FlopAnalyzer`` (the toolbox's
-``get_flops.py``) counts MACs for convolutions and matrix products but adds its own
-estimates for batch norm, upsampling and adaptive pooling, which are not multiply-adds.
-:func:`count_macs` traces the model with the same machinery and counts only multiply-adds:
+"""Parameter and multiply-add (MAC, two FLOPs) counts of a segmentor. mmengine's
+``FlopAnalyzer`` (the toolbox's ``get_flops.py``) adds estimates for batch norm, upsampling
+and pooling, which are not multiply-adds; :func:`count_macs` traces the model with the same
+machinery and counts only multiply-adds:
 
 * ``aten::_convolution`` (grouped, dilated, transposed): ``N * prod(weight.shape) *
   prod(output spatial)`` (input spatial when transposed);
@@ -11,8 +9,8 @@ estimates for batch norm, upsampling and adaptive pooling, which are not multipl
   ``batch * n * k * m`` for a (n, k) x (k, m) product, broadcast batch included (so the
   SVN power iteration's ``torch.bmm`` counts).
 
-Every other operator met (norms, activations, pooling, resizing, ...) is listed with its
-number of calls in :attr:`MacReport.uncounted_ops`. Biases are not counted (as in mmengine).
+Every other operator met is listed with its number of calls in
+:attr:`MacReport.uncounted_ops`. Biases are not counted (as in mmengine).
 """
 import math
 from dataclasses import dataclass, field
@@ -36,11 +34,6 @@ def _matmul_macs(inputs: List[Any], outputs: List[Any]) -> int:
     return math.prod(batch) * a[-2] * a[-1] * b[-1]
 
 
-def _baddbmm_macs(inputs: List[Any], outputs: List[Any]) -> int:
-    """MACs of ``beta * x + alpha * (b1 @ b2)``; the scaled add is not a product."""
-    return _matmul_macs(inputs[1:3], outputs)
-
-
 def _mac_op_handles() -> Dict[str, Any]:
     """mmengine operator handles of the multiply-add operators."""
     from mmengine.analysis.jit_handles import (addmm_flop_jit, conv_flop_jit,
@@ -53,7 +46,8 @@ def _mac_op_handles() -> Dict[str, Any]:
         'aten::mm': _matmul_macs,
         'aten::matmul': _matmul_macs,
         'aten::bmm': _matmul_macs,
-        'aten::baddbmm': _baddbmm_macs,
+        # beta * x + alpha * (b1 @ b2): the scaled add is not a product
+        'aten::baddbmm': lambda inputs, outputs: _matmul_macs(inputs[1:3], outputs),
     }
 
 

@@ -1,17 +1,15 @@
-"""Fold eval-mode batch norm into the preceding convolution, for inference.
+"""Fold eval-mode batch norm, a per-channel affine map, into the preceding convolution:
+``BN(conv(x))`` is one conv with weights ``W * s`` and bias ``(bias - mean) * s + b``,
+``s = g / sqrt(var + eps)``.
 
-An eval-mode BN is a per-channel affine map, so ``BN(conv(x))`` is one convolution with
-weights ``W * s`` and bias ``(bias - mean) * s + b``, ``s = g / sqrt(var + eps)``.
-
-mmcv's ``fuse_conv_bn`` pairs a BN with the conv *registered* before it, which is wrong
-where registration order is not data flow: LRNNet's ``DownsamplerBlock`` registers
-``conv, pool, bn`` and normalises ``cat(conv, pool)`` (mmcv's version fails there).
-:func:`fuse_conv_bn` fuses only where the data flow is known: a ``ConvModule`` with 'norm'
-right after 'conv'; consecutive ``Conv2d`` -> ``BatchNorm2d`` in an ``nn.Sequential``; the
-toolbox's ResNet blocks and stem (exact classes; ShelfNet's and RefineNet's backbones);
-and whatever ``extra_fusers`` know (``benchmarks/peers.py`` adds ERFNet and CGNet blocks,
-built from :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s ``start``). A fused BN
-becomes ``nn.Identity`` so module paths stay valid.
+mmcv's ``fuse_conv_bn`` pairs a BN with the conv *registered* before it, wrong where that
+is not data flow: LRNNet's ``DownsamplerBlock`` registers ``conv, pool, bn`` and normalises
+``cat(conv, pool)`` (mmcv's version fails there). :func:`fuse_conv_bn` fuses only where the
+data flow is known: a ``ConvModule`` with 'norm' right after 'conv'; ``Conv2d`` ->
+``BatchNorm2d`` in an ``nn.Sequential``; the toolbox's ResNet blocks and stem (ShelfNet's
+and RefineNet's backbones); and whatever ``extra_fusers`` know (``benchmarks/peers.py``:
+ERFNet and CGNet blocks, from :func:`fuse_adjacent` and :func:`fuse_conv_bn_pair`'s
+``start``). A fused BN becomes ``nn.Identity`` so module paths stay valid.
 """
 from typing import Callable, Optional, Sequence
 
@@ -93,31 +91,19 @@ def fuse_adjacent(container: nn.Module) -> int:
     return fused
 
 
-def _resnet_pairs(module: nn.Module):
-    """(conv attribute, norm-name attribute) pairs of the toolbox's ResNet parts."""
-    try:
-        from mmseg.models.backbones.resnet import (BasicBlock, Bottleneck, ResNet, ResNetV1c,
-                                                   ResNetV1d)
-    except ImportError:
-        return []
-    if type(module) is BasicBlock:
-        return [('conv1', 'norm1_name'), ('conv2', 'norm2_name')]
-    if type(module) is Bottleneck:
-        return [('conv1', 'norm1_name'), ('conv2', 'norm2_name'), ('conv3', 'norm3_name')]
-    if type(module) in (ResNet, ResNetV1c, ResNetV1d) and not module.deep_stem:
-        return [('conv1', 'norm1_name')]
-    return []
-
-
-def _fuse_named_pairs(module: nn.Module) -> int:
-    """Fold the norms of the toolbox's ResNet parts."""
+def _fuse_resnet_parts(module: nn.Module) -> int:
+    """Fold ``normI`` into ``convI`` in the toolbox's ResNet blocks and plain stem."""
+    from mmseg.models.backbones.resnet import (BasicBlock, Bottleneck, ResNet, ResNetV1c,
+                                               ResNetV1d)
+    if type(module) in (ResNet, ResNetV1c, ResNetV1d):
+        pairs = 0 if module.deep_stem else 1
+    else:  # exact classes: a subclass's forward may differ
+        pairs = {BasicBlock: 2, Bottleneck: 3}.get(type(module), 0)
     fused = 0
-    for conv_attr, norm_name_attr in _resnet_pairs(module):
-        conv = getattr(module, conv_attr, None)
-        norm_name = getattr(module, norm_name_attr, None)
-        norm = getattr(module, norm_name, None) if norm_name else None
-        if conv is not None and norm is not None and can_fuse(conv, norm):
-            fuse_conv_bn_pair(conv, norm)
+    for i in range(1, pairs + 1):
+        conv, norm_name = getattr(module, f'conv{i}'), getattr(module, f'norm{i}_name')
+        if can_fuse(conv, getattr(module, norm_name)):
+            fuse_conv_bn_pair(conv, getattr(module, norm_name))
             setattr(module, norm_name, nn.Identity())
             fused += 1
     return fused
@@ -141,7 +127,7 @@ def fuse_conv_bn(model: nn.Module,
         fused += _fuse_conv_module(module)
         if isinstance(module, nn.Sequential):
             fused += fuse_adjacent(module)
-        fused += _fuse_named_pairs(module)
+        fused += _fuse_resnet_parts(module)
         for fuser in extra_fusers:
             fused += fuser(module)
     return fused

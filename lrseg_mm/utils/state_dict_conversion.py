@@ -1,10 +1,7 @@
-"""What the checkpoint converters of ``tools/model_converters`` share: reading a
-checkpoint's tensors, choosing the arch, counting a ResNet's blocks, checking that a state
-dict fits a key mapping exactly, applying it, and the converter command line.
-
-Norm layers are recognised by their ``running_var``: their ``num_batches_tracked`` is
-accepted but never required in the source (InPlace-ABN and PyTorch < 0.4.1 have none) and
-written as 0 where it is absent.
+"""What the checkpoint converters of ``tools/model_converters`` share: reading, arch
+choice, block counts, exact key checks, key mapping and the command line. A norm (known by
+its ``running_var``) may lack ``num_batches_tracked`` in the source (InPlace-ABN and
+PyTorch < 0.4.1 have none); it is then written as 0.
 """
 import argparse
 import os
@@ -107,10 +104,9 @@ def check_keys(state: Mapping[str, torch.Tensor], mapping: Iterable[str], layout
             f'{_shown(missing)}, {len(unknown)} unknown keys {_shown(unknown)}')
 
 
-def apply_key_mapping(
-        state: Mapping[str, torch.Tensor], mapping: Mapping[str, str],
-        transform: Optional[Callable[[str, torch.Tensor], torch.Tensor]] = None
-) -> 'OrderedDict[str, torch.Tensor]':
+def apply_key_mapping(state: Mapping[str, torch.Tensor], mapping: Mapping[str, str],
+                      transform: Optional[Callable[[str, torch.Tensor], torch.Tensor]] = None
+                      ) -> 'OrderedDict[str, torch.Tensor]':
     """Our state dict: the tensors of ``state`` renamed (and optionally transformed), each
     norm's ``num_batches_tracked`` following its ``running_var`` (0 where absent). KeyError
     for a missing key (run :func:`check_keys` first), ValueError if two map to one key.
@@ -135,10 +131,8 @@ def apply_key_mapping(
     return out
 
 
-def run_converter_cli(convert: Callable[[dict, Optional[str]], Tuple[dict, str]],
-                      description: str,
-                      archs: Sequence[str],
-                      model_name: Callable[[str], str],
+def run_converter_cli(convert: Callable[[dict, Optional[str]], Tuple[dict, str]], description: str,
+                      archs: Sequence[str], model_name: Callable[[str], str],
                       arch_help: str = 'variant (default: found from the keys)',
                       argv: Optional[Sequence[str]] = None) -> None:
     """The command line ``SRC DST [--arch ARCH]`` of a checkpoint converter: loads SRC (path

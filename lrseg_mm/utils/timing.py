@@ -1,15 +1,8 @@
-"""The project's one timer: what is timed (:class:`InferenceRunner`), the round-robin timer
-(:func:`round_robin`) and the statistics of its times.
-
-``tools/benchmark.py`` times one model, the scripts of ``benchmarks/`` several at once.
-Every round calls each callable once, in a freshly shuffled order, so that load from other
-processes hits them alike; each call is timed as wall time and as this process's CPU time
-(with one torch thread, what the call costs an idle core). ``torch.utils.benchmark.Timer``
-times one statement at a time, in wall time only, so it can neither pair the rounds of
-several models nor give CPU time.
-
-What :class:`InferenceRunner` times is one call on a fixed random batch already on the
-device, between two synchronisations, of one of :data:`MODES`:
+"""The project's one timer (``tools/benchmark.py``, ``benchmarks/``): :func:`round_robin`
+calls each callable once per round in a shuffled order, so that background load hits them
+alike, and times each call in wall and CPU time (``torch.utils.benchmark.Timer`` can
+neither pair several models' rounds nor give CPU time). :class:`InferenceRunner` is one
+call on a fixed random batch, between device synchronisations, of one of :data:`MODES`:
 
 * ``'logits'``: ``model.encode_decode(img, metas)``, the network plus the resize of the
   logits to the input size (what the ONNX export contains);
@@ -35,12 +28,6 @@ MODES = ('logits', 'predict', 'tensor')
 # mmseg's tools/analysis_tools/benchmark.py: 200 batches of one image, the first 5 untimed.
 TOOLBOX_TOTAL_ITERS = 200
 TOOLBOX_WARMUP = 5
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CPU ops are synchronous)."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
 
 
 def _inference_function(model: nn.Module, mode: str, shape: Tuple[int, int],
@@ -99,11 +86,8 @@ def _compiled_with_freezing(fn: Callable) -> Callable:
 
 @dataclass
 class InferenceRunner:
-    """One synchronised inference call of a segmentor on a fixed random batch.
-
-    Building the runner puts the model in eval mode and on the device and applies the
-    precision/layout options; each call runs one inference between two device
-    synchronisations and returns its output (for :func:`round_robin`).
+    """One synchronised inference call (returning its output) of a segmentor, put in eval
+    mode on the device, on a fixed random batch.
 
     Args:
         model (nn.Module): Segmentor (moved and converted in place).
@@ -113,12 +97,9 @@ class InferenceRunner:
         mode (str): One of :data:`MODES`. Default: 'logits'.
         fp16 (bool): Half-precision weights and input. Default: False.
         channels_last (bool): Channels-last weights and input. Default: False.
-        cuda_graph (bool): Capture the call once and replay it (CUDA; modes 'logits' and
-            'tensor'). Default: False.
-        compiled (bool): ``torch.compile`` (Inductor) with ``freezing`` on, which folds
-            eval-mode BN into the convolutions; the first call compiles. Not with mode
-            'predict'. Default: False.
-        seed (int): Seed of the random input. Default: 0.
+        cuda_graph (bool): Capture the call once and replay it (CUDA). Default: False.
+        compiled (bool): ``torch.compile`` (Inductor) with ``freezing`` on, which folds BN
+            into the convolutions; the first call compiles. Default: False.
     """
     model: nn.Module
     shape: Tuple[int, int]
@@ -129,7 +110,6 @@ class InferenceRunner:
     channels_last: bool = False
     cuda_graph: bool = False
     compiled: bool = False
-    seed: int = 0
     fn: Callable = field(init=False, repr=False)
     inputs: torch.Tensor = field(init=False, repr=False)
 
@@ -147,11 +127,9 @@ class InferenceRunner:
         if self.compiled and (self.cuda_graph or self.mode == 'predict'):
             raise ValueError("torch.compile needs mode 'logits' or 'tensor' and no CUDA-graph "
                              "replay of ours (Inductor's mode='reduce-overhead' has its own)")
-        if self.cuda_graph and self.device.type != 'cuda':
-            raise ValueError('CUDA-graph replay needs --device cuda')
-        if self.cuda_graph and self.mode == 'predict':
-            raise ValueError("CUDA-graph replay needs a pure tensor function: use mode "
-                             "'logits' or 'tensor', not 'predict'")
+        if self.cuda_graph and (self.device.type != 'cuda' or self.mode == 'predict'):
+            raise ValueError("CUDA-graph replay needs --device cuda and a pure tensor "
+                             "function: mode 'logits' or 'tensor'")
         if self.fp16 and self.device.type == 'cpu':
             warnings.warn('fp16 on CPU runs, but CPU half-precision kernels are slow '
                           'emulations; it is not a deployment setting')
@@ -162,7 +140,7 @@ class InferenceRunner:
         if self.channels_last:
             model = model.to(memory_format=layout)
         inputs = torch.randn(self.batch_size, 3, h, w,
-                             generator=torch.Generator().manual_seed(self.seed))
+                             generator=torch.Generator().manual_seed(0))
         self.inputs = inputs.to(self.device, torch.float16 if self.fp16 else torch.float32
                                 ).contiguous(memory_format=layout)
         fn = _inference_function(model, self.mode, (h, w), self.batch_size)
@@ -171,10 +149,13 @@ class InferenceRunner:
         self.fn = _cuda_graph(fn, self.inputs) if self.cuda_graph else fn
 
     def __call__(self):
-        _synchronize(self.device)
+        cuda = self.device.type == 'cuda'  # CPU ops are synchronous
+        if cuda:
+            torch.cuda.synchronize(self.device)
         with torch.no_grad():
             output = self.fn(self.inputs)
-        _synchronize(self.device)
+        if cuda:
+            torch.cuda.synchronize(self.device)
         return output
 
 
@@ -219,14 +200,9 @@ class RoundRobinTimes:
         return paired_ratio(series[name], series[reference])
 
 
-def round_robin(calls: Dict[str, Callable[[], object]],
-                rounds: int,
-                warmup: int = 0,
-                budget_s: Optional[float] = None,
-                min_rounds: int = 3,
-                seed: int = 0,
-                drop_failures: bool = False,
-                progress: bool = False,
+def round_robin(calls: Dict[str, Callable[[], object]], rounds: int, warmup: int = 0,
+                budget_s: Optional[float] = None, min_rounds: int = 3,
+                drop_failures: bool = False, progress: bool = False,
                 desc: str = 'rounds') -> RoundRobinTimes:
     """Call every callable once per round, in a shuffled order, and time each call.
 
@@ -238,9 +214,8 @@ def round_robin(calls: Dict[str, Callable[[], object]],
         budget_s (float, optional): Stop after this many seconds of timed rounds, once
             ``min_rounds`` are done. Default: no limit.
         min_rounds (int): Timed rounds done whatever ``budget_s`` says. Default: 3.
-        seed (int): Seed of the shuffling. Default: 0.
-        drop_failures (bool): A callable that raises is dropped (and named in ``failed``)
-            instead of ending the measurement. Default: False.
+        drop_failures (bool): Drop a callable that raises (named in ``failed``) instead of
+            stopping. Default: False.
         progress (bool): Show a tqdm bar with the running median. Default: False.
         desc (str): Label of the bar.
     """
@@ -249,7 +224,7 @@ def round_robin(calls: Dict[str, Callable[[], object]],
     from tqdm import tqdm
     calls = dict(calls)
     times = RoundRobinTimes({n: [] for n in calls}, {n: [] for n in calls})
-    shuffler = random.Random(seed)
+    shuffler = random.Random(0)
     start = None
     with tqdm(total=warmup + rounds, desc=desc, disable=not progress, unit='round',
               dynamic_ncols=True) as bar:
@@ -292,13 +267,10 @@ def latency_stats(seconds: Sequence[float], batch_size: int = 1) -> dict:
         seconds (Sequence[float]): Positive, finite per-call times in seconds.
         batch_size (int): Images per call (>= 1). Default: 1.
     """
-    if not seconds:
-        raise ValueError('latency_stats needs at least one timed call')
-    bad = [t for t in seconds if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0)]
-    if bad:
-        raise ValueError(f'latencies must be positive finite seconds, got {bad[:3]}')
-    if batch_size < 1:
-        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    valid = all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in seconds)
+    if not (seconds and valid and batch_size >= 1):
+        raise ValueError(f'latency_stats needs positive finite seconds (got {list(seconds)[:3]}'
+                         f'...) and batch_size >= 1 (got {batch_size})')
     ms = [t * 1e3 for t in seconds]
     mean, median = statistics.fmean(ms), statistics.median(ms)
     return dict(batch_size=batch_size, iters=len(ms), mean_ms=mean, median_ms=median,

@@ -53,14 +53,12 @@ def test_test_loop_gives_the_pytorch_models_miou(exported, backend):
 
 def test_backend_config_keeps_the_segmentors_preprocessing_and_test_cfg(exported):
     cfg, _, onnx_file = exported
-    test_cfg = backend_test_config(cfg, onnx_file, split='test')
+    test_cfg = backend_test_config(cfg, onnx_file)
     assert test_cfg.model.type == 'BackendSegmentor'
     assert test_cfg.model.data_preprocessor == cfg.model.data_preprocessor
     assert test_cfg.model.test_cfg == cfg.model.test_cfg
-    assert test_cfg.test_dataloader == cfg.test_dataloader and test_cfg.load_from is None
+    assert test_cfg.test_dataloader == cfg.val_dataloader and test_cfg.load_from is None
     assert cfg.model.type != 'BackendSegmentor'  # the given config is left as it was
-    with pytest.raises(ValueError, match="split must be 'val' or 'test'"):
-        backend_test_config(cfg, onnx_file, split='train')
 
 
 def test_static_graph_names_the_size_it_takes(exported):
