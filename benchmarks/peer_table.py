@@ -33,10 +33,9 @@ CPU_EXTRAS = ('fp32-fused', 'fp32-cl', 'fp32-compiled')
 
 
 def eager_variants(device: str, entry: Entry) -> List[str]:
-    """Eager variants of the model of ``entry`` on ``device``: 'fp32' always; on CPU the
-    compared models also 'fp32-fused' (BN folded), 'fp32-cl' (channels-last) and, for
-    :data:`COMPILED_MODELS`, 'fp32-compiled' (Inductor with freezing); on a GPU 'fp16' and
-    'fp16+graph'."""
+    """Eager variants of the model of ``entry`` on ``device``: 'fp32', and on CPU for the
+    compared models BN-folded, channels-last and (:data:`COMPILED_MODELS`) compiled ones;
+    on a GPU 'fp16' and 'fp16+graph'."""
     if device == 'cuda':
         return ['fp32', 'fp16', 'fp16+graph']
     if entry.name not in COMPARED:
@@ -275,10 +274,8 @@ def _place_labels(ax, points):
     ax.figure.canvas.draw()
     (x0, y0), (x1, y1) = ax.transAxes.transform((0, 0)), ax.transAxes.transform((1, 1))
     offsets = [(6, 4), (6, -22), (-8, 4), (-8, -22), (6, 16), (6, -34), (-8, 16), (-8, -34)]
-    placed = []  # boxes to keep clear: the markers, then each placed label
-    for x, y, _, _ in points:
-        px, py = ax.transData.transform((x, y))
-        placed.append((px - 7, py - 7, px + 7, py + 7))
+    placed = [(px - 7, py - 7, px + 7, py + 7)  # the markers, then each placed label
+              for px, py in (ax.transData.transform((x, y)) for x, y, _, _ in points)]
     for x, y, text, colour in sorted(points, key=lambda p: -p[1]):
         px, py = ax.transData.transform((x, y))
         lines = text.split('\n')
@@ -303,7 +300,8 @@ def plot(summary: dict, device: str, path: str, device_name: Optional[str] = Non
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    key = 'fps_cpu' if device == 'cpu' else 'fps_wall'
+    cpu = device == 'cpu'
+    key = 'fps_cpu' if cpu else 'fps_wall'
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.5))
     for ax, (title, shape) in zip(axes, GROUPS):
         points = []
@@ -315,14 +313,11 @@ def plot(summary: dict, device: str, path: str, device_name: Optional[str] = Non
                        color=colour, zorder=3)
             label = r['name'] + (f" - {r['miou']:.1f} mIoU*" if r['miou'] is not None else '')
             points.append((x, y, label, colour))
-        ax.set_xscale('log')
+        ax.set(xscale='log', xlabel='parameters (millions, log scale)', title=title,
+               ylabel='FPS, batch 1, fp32' + (' (1 / CPU time per image)' if cpu else ''))
         if points:
             ax.set_xlim(min(p[0] for p in points) / 1.6, max(p[0] for p in points) * 3.0)
             ax.set_ylim(0, max(p[1] for p in points) * 1.15)
-        ax.set_xlabel('parameters (millions, log scale)')
-        ax.set_ylabel('FPS, batch 1, fp32' + (' (1 / CPU time per image)' if device == 'cpu'
-                                              else ''))
-        ax.set_title(title)
         ax.grid(True, which='both', alpha=0.3)
         _place_labels(ax, points)
     fig.suptitle(f'FPS vs parameters on {device_name or device_description(device)}\n'
