@@ -1,8 +1,11 @@
 """Shared helpers and test base classes (in the spirit of smp's tests/models/base.py)."""
+import contextlib
+import importlib.util
 import os
 import os.path as osp
 import subprocess
 import sys
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -20,6 +23,29 @@ def load_config(path: str, **overrides) -> Config:
     cfg = Config.fromfile(osp.join(REPO, path))
     cfg.merge_from_dict(overrides)
     return cfg
+
+
+def load_tool(path: str):
+    """A script of the repository (e.g. ``'tools/infer.py'``) imported as a module."""
+    name = osp.splitext(osp.basename(path))[0] + '_tool'
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def mocked_downloads(source: dict):
+    """mmengine's ``load_url`` answering every URL with a copy of ``source``; yields the list
+    of URLs asked for."""
+    asked = []
+
+    def fake_load_url(url, *args, **kwargs):
+        asked.append(url)
+        return {k: v.clone() for k, v in source.items()}
+
+    with mock.patch('mmengine.runner.checkpoint.load_url', fake_load_url):
+        yield asked
 
 
 def build_segmentor(config_path: str):

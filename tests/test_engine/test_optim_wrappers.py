@@ -1,13 +1,11 @@
 """CPUAmpOptimWrapper: CPU mixed precision whose checkpoints resume under GPU --amp, and
 tools/train.py's --amp."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-from helpers import REPO, LRNNET_SYNTHETIC
+from helpers import LRNNET_SYNTHETIC, load_tool
 from lrseg_mm.engine import CPUAmpOptimWrapper
 
 
@@ -78,11 +76,7 @@ def test_float16_state_keeps_its_scale_and_old_bfloat16_states_load():
 
 
 def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO, 'tools',
-                                                                         'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/train.py')
 
 
 def test_train_tool_amp_on_cpu(tmp_path):

@@ -5,7 +5,6 @@ import glob
 import json
 import math
 import os.path as osp
-from unittest import mock
 
 import pytest
 import torch
@@ -20,7 +19,8 @@ from mmseg.structures import SegDataSample
 
 from lrseg_mm.engine import safe_checkpoint_loading
 
-from helpers import REPO, SegmentorTestBase, build_segmentor, count_params, load_config
+from helpers import (REPO, SegmentorTestBase, build_segmentor, count_params, load_config,
+                     mocked_downloads)
 
 VOC = 'configs/lw_refinenet/lw-refinenet_{}_4xb4-40k_voc12aug-512x512.py'
 CITYSCAPES = 'configs/lw_refinenet/lw-refinenet_{}_4xb2-80k_cityscapes-512x1024.py'
@@ -71,41 +71,38 @@ class _BuildOnce:
         cls._model = None
 
 
-class TestRFLWResNet50(_BuildOnce, SegmentorTestBase):
-    config = VOC.format('r50')
+class _VOCCounts(_BuildOnce, SegmentorTestBase):
+    """Exact parameter counts with 21 classes and conv multiply-adds at 512x512."""
     output_stride = 4
     small_size = (64, 64)
-    # The official unit test's count with 21 classes: the toolbox ResNet-50 (torchvision
-    # layout, no fc) 23,508,032 + decoder 3,801,088 + 2,305 * 21.
-    exact_params = 27_357_525
+    decoder_params = macs_at_512 = None
 
     def test_decoder_alone(self):
         head = self.build().decode_head
-        assert count_params(head) == RESNET_DECODER + CLASSIFIER_PER_CLASS * 21
+        assert count_params(head) == self.decoder_params + CLASSIFIER_PER_CLASS * 21
 
     def test_conv_multiply_adds_at_512(self):
         # Every map of a 64x64 input is 1/64 of the 512x512 one (64 is a multiple of the
         # stride 32), so 64x the count at 64x64 is the README's 512x512 figure, which
         # mmengine's FlopAnalyzer (conv operators only) gives too.
-        assert 64 * conv_multiply_adds(self.build(), 64, 64) == 31_977_373_696
+        assert 64 * conv_multiply_adds(self.build(), 64, 64) == self.macs_at_512
 
 
-class TestRFLWMobileNetV2(_BuildOnce, SegmentorTestBase):
+class TestRFLWResNet50(_VOCCounts):
+    config = VOC.format('r50')
+    # The official unit test's count with 21 classes: the toolbox ResNet-50 (torchvision
+    # layout, no fc) 23,508,032 + decoder 3,801,088 + 2,305 * 21.
+    exact_params = 27_357_525
+    decoder_params, macs_at_512 = RESNET_DECODER, 31_977_373_696
+
+
+class TestRFLWMobileNetV2(_VOCCounts):
     config = VOC.format('mbv2')
-    output_stride = 4
-    small_size = (64, 64)
     # The official unit test's count with 21 classes: MobileNetV2LW 1,812,800 (toolbox
     # MobileNetV2 1,811,712 + the first block's expansion conv 1,088) + decoder 1,423,360
     # + 2,305 * 21.
     exact_params = 3_284_565
-
-    def test_decoder_alone(self):
-        head = self.build().decode_head
-        assert count_params(head) == MBV2_DECODER + CLASSIFIER_PER_CLASS * 21
-
-    def test_conv_multiply_adds_at_512(self):
-        # as for ResNet-50: the README's 512x512 figure from a 64x64 forward
-        assert 64 * conv_multiply_adds(self.build(), 64, 64) == 8_583_872_512
+    decoder_params, macs_at_512 = MBV2_DECODER, 8_583_872_512
 
 
 @pytest.mark.parametrize('name, expected', [('r101', 46_349_653), ('r152', 61_993_301)])
@@ -151,13 +148,7 @@ def _pretrained_backbone(name, source):
     """The config's backbone initialised from its Pretrained checkpoint, download mocked."""
     cfg = load_config(VOC.format(name))
     backbone = MODELS.build(cfg.model.backbone)
-    asked = []
-
-    def fake_load_url(url, *args, **kwargs):
-        asked.append(url)
-        return {k: v.clone() for k, v in source.items()}
-
-    with mock.patch('mmengine.runner.checkpoint.load_url', fake_load_url):
+    with mocked_downloads(source) as asked:
         backbone.init_weights()
     return backbone, asked
 

@@ -1,21 +1,16 @@
 """tools/export_onnx.py: it exports, reports onnxruntime's difference from PyTorch and fails
 when the difference exceeds the tolerance."""
-import importlib.util
 import os.path as osp
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, load_tool
 
 LRNNET = 'configs/lrnnet/lrnnet_1xb8-160k_cityscapes-512x1024.py'
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'export_onnx_tool', osp.join(REPO, 'tools', 'export_onnx.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return load_tool('tools/export_onnx.py')
 
 
 def test_tool_reports_diffs_and_exit_status(tmp_path, capsys):

@@ -1,6 +1,5 @@
 """tools/infer.py (lrseg_mm.apis.LrsegInferencer) and the toolbox's own inference API on our
 configs."""
-import importlib.util
 import os.path as osp
 
 import mmcv
@@ -10,7 +9,7 @@ import torch
 from mmseg.utils import get_classes, get_palette
 from PIL import Image
 
-from helpers import LRNNET_SYNTHETIC, REPO, write_random_images
+from helpers import LRNNET_SYNTHETIC, REPO, load_tool, write_random_images
 from lrseg_mm.apis import UnreadableImageError, load_segmentor, read_image
 
 CONFIG = osp.join(REPO, LRNNET_SYNTHETIC)  # its test pipeline keeps the image size
@@ -18,11 +17,7 @@ SIZES = [(48, 80), (37, 61)]  # two images, one of odd size
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('infer_tool',
-                                                  osp.join(REPO, 'tools', 'infer.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return load_tool('tools/infer.py')
 
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,6 @@
 names and shapes from tests/data/official_layouts, written from the official module
 definitions) convert into state dicts that load strictly into our configs, every official
 tensor used exactly once."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -12,23 +11,16 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import load_checkpoint
 
-from helpers import REPO, build_segmentor
+from helpers import REPO, build_segmentor, load_tool
 
 LAYOUTS = osp.join(REPO, 'tests/data/official_layouts')
 CONVERTERS = osp.join(REPO, 'tools/model_converters')
 ABN_EPS = 1e-5
 
 
-def _import(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-shelfnet2mmseg = _import(osp.join(CONVERTERS, 'shelfnet2mmseg.py'), 'shelfnet2mmseg')
-lwrefinenet2mmseg = _import(osp.join(CONVERTERS, 'lwrefinenet2mmseg.py'), 'lwrefinenet2mmseg')
-layouts = _import(osp.join(LAYOUTS, 'generate.py'), 'official_layouts')
+shelfnet2mmseg = load_tool('tools/model_converters/shelfnet2mmseg.py')
+lwrefinenet2mmseg = load_tool('tools/model_converters/lwrefinenet2mmseg.py')
+layouts = load_tool('tests/data/official_layouts/generate.py')
 
 # layout -> (converter, arch it must detect, our config)
 CASES = {

@@ -1,24 +1,19 @@
 """tools/quantize_onnx.py and tools/eval_onnx.py: both quantisers, the evaluation, and the
 errors."""
-import importlib.util
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from helpers import REPO, python_tool, write_tiny_camvid
+from helpers import REPO, load_tool, python_tool, write_tiny_camvid
 
 CONFIG = osp.join(REPO, 'configs/lrnnet/lrnnet_1xb8-40k_camvid-360x480.py')
 CHECKPOINT = osp.join(REPO, 'checkpoints/lrnnet-c_camvid-360x480.pth')
 
 
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'{name}_tool',
-                                                  osp.join(REPO, 'tools', f'{name}.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return load_tool(f'tools/{name}.py')
 
 
 QUANTIZE_ERRORS = [

@@ -1,6 +1,5 @@
 """tools/test.py and mmseg's own test tool on our configs and checkpoints."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 import socket
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import LRNNET_SYNTHETIC, REPO, python_tool, run_tool, tiny_options
+from helpers import LRNNET_SYNTHETIC, REPO, load_tool, python_tool, run_tool, tiny_options
 
 MMSEG_TEST = osp.join(osp.dirname(__import__('mmseg').__file__), '.mim', 'tools', 'test.py')
 
@@ -82,11 +81,7 @@ def test_mmseg_own_test_tool_runs_our_checkpoint(trained_lrnnet, synthetic_root,
 
 
 def _test_tool():
-    spec = importlib.util.spec_from_file_location('test_tool', osp.join(REPO, 'tools',
-                                                                        'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/test.py')
 
 
 def test_tta_without_tta_pipeline_names_what_is_missing(tmp_path):

@@ -2,7 +2,6 @@
 torchvision ImageNet weights through mmengine's Pretrained init (download mocked)."""
 import json
 import os.path as osp
-from unittest import mock
 
 import pytest
 import torch
@@ -11,7 +10,7 @@ from mmseg.models.backbones import ResNet
 
 from lrseg_mm.models.backbones import ShelfNetResNet
 
-from helpers import REPO, count_params
+from helpers import REPO, count_params, mocked_downloads
 
 LAYOUTS = osp.join(REPO, 'tests/data/official_layouts')
 
@@ -131,13 +130,7 @@ def test_torchvision_imagenet_weights_fill_every_parameter(depth):
            34: 'https://download.pytorch.org/models/resnet34-333f7ec4.pth'}[depth]
     source = torchvision_state_dict(depth)
     model = ShelfNetResNet(depth=depth, init_cfg=dict(type='Pretrained', checkpoint=url))
-    asked = []
-
-    def fake_load_url(filename, *args, **kwargs):
-        asked.append(filename)
-        return {k: v.clone() for k, v in source.items()}
-
-    with mock.patch('mmengine.runner.checkpoint.load_url', fake_load_url):
+    with mocked_downloads(source) as asked:
         model.init_weights()
     assert asked == [url]
     own = model.state_dict()
