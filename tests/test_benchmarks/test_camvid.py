@@ -430,11 +430,12 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     # variant, change, params, mIoU, delta, 5 classes Model C misses, final training loss,
     # SVN entropy, largest weight, mIoU with the block as the identity
     assert len(cells) == 5 + len(report.ABLATION_CLASSES) + 4
+    assert 'Δ mIoU vs `lrnnet-c`' in ablation
     assert cells[3] == '57.5 ± 0.5 (2 seeds)' and cells[4] == '+5.5'
     # mean over seeds of the last 10 logged losses (0.5, 0.3), then the SVN means
     assert cells[-4:] == ['0.400', '3.50 (4.38)', '0.050 (0.0125)', '25.0']
     row_c = [c.strip() for c in next(line for line in ablation.splitlines()
-                                     if '`lrnnet-c`' in line).strip('|').split('|')]
+                                     if line.startswith('| `lrnnet-c` |')).strip('|').split('|')]
     # no curve kept: no loss, not a made-up one; the older SVN summary is read
     assert row_c[-4:] == ['-', '4.30 (4.38)', '0.020 (0.0125)', '-']
     row_a = next(line for line in ablation.splitlines() if '`lrnnet-a`' in line)
@@ -571,3 +572,15 @@ def test_published_ablation_tables_are_the_report_of_the_archived_results():
         groups = analysis.aggregate(runs.load_results(osp.join('no-such-runs-dir', tag),
                                                       runs.DEFAULT_ARCHIVE_DIR))
         assert report.ablation_table(analysis.ablation_groups(groups)) in section
+
+
+def test_ablation_deltas_are_against_model_a_where_model_c_did_not_run(tmp_path):
+    budget_dir = tmp_path / 'e10-b4'
+    _fake_result(budget_dir, 'lrnnet-a-drop0', 0, 50.0)
+    _fake_result(budget_dir, 'lrnnet-c-svn-qt', 0, 52.5)
+    docs = _copy_docs(tmp_path)
+    report.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
+    assert 'Δ mIoU vs `lrnnet-a-drop0`' in ablation
+    row = next(line for line in ablation.splitlines() if '`lrnnet-c-svn-qt`' in line)
+    assert [c.strip() for c in row.strip('|').split('|')][4] == '+2.5'
