@@ -67,15 +67,18 @@ def test_get_flops_prints_the_models_parameters_and_macs(tmp_path, capsys):
     assert data['macs'] == sum(data['macs_by_operator'].values())
 
 
-def test_benchmark_times_the_exported_graph_on_a_backend(tmp_path, capsys):
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_benchmark_times_the_exported_graph_on_a_backend(backend, tmp_path, capsys):
+    if backend == 'openvino':
+        pytest.importorskip('openvino', reason='pip install openvino')
     out = tmp_path / 'bench.json'
-    run_script('tools/benchmark.py', LRNNET, '--shape', '32', '64', '--backend', 'onnxruntime',
+    run_script('tools/benchmark.py', LRNNET, '--shape', '32', '64', '--backend', backend,
                '--threads', '1', '--iters', '2', '--warmup', '1', '--no-progress',
                '--json', str(out))
     data = json.loads(out.read_text())
     assert (data['backend'], data['threads'], data['iters'], data['device']) == (
-        'onnxruntime', 1, 2, 'cpu')
-    assert 'backend: onnxruntime, 1 thread(s)' in capsys.readouterr().out
+        backend, 1, 2, 'cpu')
+    assert f'backend: {backend}, 1 thread(s)' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('flags,message', [
