@@ -138,6 +138,18 @@ _ABLATIONS = [
              'learnable temperature, no norm after the restoring conv', *_NO_DROPOUT,
              *_svn(zero_init=True, signed=True, query_proj=True, learn_temperature=True,
                    restore_norm=False)),
+    # unit keys make q.k / sqrt(C') about sqrt(C') times smaller than in dot-product attention
+    # (near-uniform weights): logits without the 1/sqrt(C') scale, the temperature learnt
+    _variant('lrnnet-c-svn-qt-noscale', 'no dropout, SVN zero-init, signed, query projection, '
+             'learnable temperature starting at 1', *_NO_DROPOUT,
+             'model.decode_head.use_scale=False',
+             *_svn(zero_init=True, signed=True, query_proj=True, learn_temperature=True)),
+    _variant('lrnnet-c-svn-all-noscale', 'no dropout, SVN zero-init, signed, query '
+             'projection, learnable temperature starting at 1, values scaled by singular '
+             'value, no norm after the restoring conv', *_NO_DROPOUT,
+             'model.decode_head.use_scale=False',
+             *_svn(zero_init=True, signed=True, query_proj=True, learn_temperature=True,
+                   scale_values=True, restore_norm=False)),
     _variant('lrnnet-c-pairnorm', 'FCB branches normalise once per conv pair (ERFNet/LEDNet)',
              "model.backbone.fcb_branch_norm='pair'"),
 ]
