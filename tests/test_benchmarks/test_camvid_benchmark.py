@@ -376,13 +376,13 @@ def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None, **ext
                   variant_of=model.variant_of, change=model.change,
                   cfg_options=list(model.options), ours=model.ours, from_scratch=True,
                   paper_pretrained=model.paper_pretrained,
-                  budget=dict(epochs=10, seen_epochs=10.0, batch_size=4, train_images=367,
-                              iterations=918, crop=[360, 480]),
-                  checkpoint=str(work_dir / 'iter_918.pth'),
+                  budget=dict(epochs=3, seen_epochs=3.0, batch_size=4, train_images=367,
+                              iterations=276, crop=[360, 480]),
+                  checkpoint=str(work_dir / 'iter_276.pth'),
                   val=dict(mIoU=miou, aAcc=80.0, mAcc=miou, IoU=iou, Acc=iou),
                   params=params, macs=2745521088, input_shape=[360, 480],
                   latency=dict(cpu_ms=150.0, wall_ms=160.0, threads=1, rounds=20, cpu='test'),
-                  train_seconds_per_iter=1.0, written='2026-01-01 00:00:00', tag='e10-b4',
+                  train_seconds_per_iter=1.0, written='2026-01-01 00:00:00', tag='e3-b4',
                   curve=None if losses is None else dict(
                       key='decode.loss_ce', steps=list(range(10, 10 * len(losses) + 1, 10)),
                       values=losses), **extra)
@@ -390,7 +390,7 @@ def _fake_result(budget_dir, name, seed, miou, params=681178, losses=None, **ext
 
 
 def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
-    budget_dir = tmp_path / 'e10-b4'
+    budget_dir = tmp_path / 'e3-b4'
     # an older result keeps the SVN summary without the identity run
     attention = dict(entropy=4.3, max_entropy=4.382, max_weight=0.02, uniform_weight=0.0125)
     _fake_result(budget_dir, 'lrnnet-c', 0, 50.0, svn=attention)
@@ -420,7 +420,7 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
     report.report(str(budget_dir), docs['benchmarks'], ablation_md=docs['ablation'],
                   ablation=True)
     assert open(docs['benchmarks']).read() == benchmarks
-    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e3-b4')
     # the published sections of the other budgets are still there, unchanged
     for tag in _published_ablation_tags(before):
         name = report.ABLATION_SECTION + tag
@@ -444,7 +444,7 @@ def test_seeds_are_averaged_and_ablations_compared_to_model_c(tmp_path):
 
 
 def test_report_names_models_as_the_code_does_and_lists_runs_without_curves(tmp_path):
-    budget_dir = tmp_path / 'e10-b4'
+    budget_dir = tmp_path / 'e3-b4'
     _fake_result(budget_dir, 'lrnnet-c', 0, 50.0)  # no curve kept
     _fake_result(budget_dir, 'lrnnet-a-drop0', 0, 60.0, losses=[0.5] * 10)
     result_path = budget_dir / 'lrnnet-a-drop0-seed0' / 'result.json'
@@ -459,7 +459,7 @@ def test_report_names_models_as_the_code_does_and_lists_runs_without_curves(tmp_
     missing = next(line for line in section.splitlines() if line.startswith('Not in the curves'))
     assert missing.endswith(': lrnnet-c-seed0.')
     report.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
-    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e3-b4')
     assert MODELS['lrnnet-a-drop0'].change in ablation
     assert 'an older change' not in ablation
 
@@ -575,12 +575,12 @@ def test_published_ablation_tables_are_the_report_of_the_archived_results():
 
 
 def test_ablation_deltas_are_against_model_a_where_model_c_did_not_run(tmp_path):
-    budget_dir = tmp_path / 'e10-b4'
+    budget_dir = tmp_path / 'e3-b4'
     _fake_result(budget_dir, 'lrnnet-a-drop0', 0, 50.0)
     _fake_result(budget_dir, 'lrnnet-c-svn-qt', 0, 52.5)
     docs = _copy_docs(tmp_path)
     report.report(str(budget_dir), ablation_md=docs['ablation'], ablation=True)
-    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e10-b4')
+    ablation = _section(docs['ablation'], report.ABLATION_SECTION + 'e3-b4')
     assert 'Δ mIoU vs `lrnnet-a-drop0`' in ablation
     row = next(line for line in ablation.splitlines() if '`lrnnet-c-svn-qt`' in line)
     assert [c.strip() for c in row.strip('|').split('|')][4] == '+2.5'

@@ -120,7 +120,12 @@ _EXAMPLES = []
 
 
 # Types that appear in no config, with a minimal valid config.
-_EXTRA_EXAMPLES = {'CPUAmpOptimWrapper': dict(type='CPUAmpOptimWrapper')}
+_EXTRA_EXAMPLES = {
+    'CPUAmpOptimWrapper': dict(type='CPUAmpOptimWrapper'),
+    # the argument check comes before the graph file is read
+    'BackendSegmentor': dict(type='BackendSegmentor', model_file='missing.onnx', num_classes=19),
+    'SVNDiagnosticsHook': dict(type='SVNDiagnosticsHook'),
+}
 
 
 @pytest.mark.parametrize('registry_name, name', _our_registered_classes())
