@@ -143,10 +143,6 @@ class SVNBlock(BaseModule):
         values = torch.cat(values, dim=1).to(reduced.dtype) if self.scale_values else keys
         return keys, values
 
-    def singular_vectors(self, reduced: torch.Tensor) -> torch.Tensor:
-        """Keys of a reduced map (N, C', H, W), shape (N, S, C'): unit singular vectors."""
-        return self.keys_and_values(reduced)[0]
-
     def attention(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Values (N, S, C') of the block's input ``x`` (N, C, H, W) and every pixel's
         attention over them, (N, S, HW), softmax over S."""

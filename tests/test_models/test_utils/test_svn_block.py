@@ -9,7 +9,7 @@ def test_shape_and_num_vectors():
     assert block.num_vectors == 80
     x = torch.randn(2, 16, 32, 48)
     assert block(x).shape == x.shape
-    assert block.singular_vectors(block.reduce(x)).shape == (2, 80, 8)
+    assert block.keys_and_values(block.reduce(x))[0].shape == (2, 80, 8)
 
 
 def test_attention_is_a_distribution_over_the_keys_and_forms_the_output():
@@ -107,12 +107,12 @@ def test_signed_block_has_signed_queries_and_sign_free_keys():
     x = torch.randn(2, 16, 16, 24)
     assert (block.reduce(x) < 0).any() and (unsigned.reduce(x) >= 0).all()
     reduced = block.reduce(x)
-    keys = block.singular_vectors(reduced)
+    keys = block.keys_and_values(reduced)[0]
     # a region's keys depend on its Gram matrix only: flipping pixels (columns of the
     # region matrices) or the whole map changes none of them
     flips = torch.where(torch.rand(2, 1, 16, 24) < 0.5, -1.0, 1.0)
-    assert torch.equal(block.singular_vectors(reduced * flips), keys)
-    assert torch.equal(block.singular_vectors(-reduced), keys)
+    assert torch.equal(block.keys_and_values(reduced * flips)[0], keys)
+    assert torch.equal(block.keys_and_values(-reduced)[0], keys)
 
 
 def test_query_projection_is_separate_from_keys():
